@@ -1,0 +1,574 @@
+"""Forms only validate: the template owns the <form>, services do the writing.
+
+Every rule about one item lives on the model (validators, clean()), and a
+ModelForm runs it, so the browser and the file import refuse the same things.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+
+from ecosystem.models import Organisation, OrganisationKind
+
+from .currencies import currency_choices
+from .models import (
+    Benefit,
+    BenefitYear,
+    Case,
+    ChangeItem,
+    EcosystemParty,
+    InactionCost,
+    Investment,
+    LaggingMetric,
+    LeadingMetric,
+    Membership,
+    ModelChange,
+    RiskOfActing,
+    RiskOfNotActing,
+    Role,
+    Side,
+)
+
+SCORE_CHOICES = [
+    (1, "1 - very low"),
+    (2, "2 - low"),
+    (3, "3 - medium"),
+    (4, "4 - high"),
+    (5, "5 - very high"),
+]
+
+
+def _helper() -> FormHelper:
+    helper = FormHelper()
+    helper.form_tag = False
+    helper.disable_csrf = True
+    return helper
+
+
+def _textarea(rows: int = 2) -> forms.Textarea:
+    return forms.Textarea(attrs={"rows": rows})
+
+
+def case_organisations(case: Case):
+    """The organisations a case may name: its client and the client's business
+    units, its seller, and the companies already in its ecosystem. Never other
+    clients' organisations: names of a seller's other clients are confidential."""
+    in_ecosystem = EcosystemParty.objects.filter(case=case).values("organisation_id")
+    return (
+        Organisation.objects.filter(
+            Q(pk__in=[case.client_id, case.seller_id])
+            | Q(kind=OrganisationKind.BUSINESS_UNIT, parent_id=case.client_id)
+            | Q(pk__in=in_ecosystem)
+        )
+        .select_related("parent")
+        .order_by("kind", "name")
+    )
+
+
+class PercentField(forms.DecimalField):
+    """Shows a fraction (0.08) as a percentage (8) and takes a percentage back."""
+
+    def prepare_value(self, value):
+        if isinstance(value, Decimal):
+            return (value * 100).normalize()
+        return value
+
+    def clean(self, value):
+        percent = super().clean(value)
+        return None if percent is None else percent / Decimal(100)
+
+
+# --- The case ---------------------------------------------------------------
+
+
+class CaseSettingsForm(forms.ModelForm):
+    """The case's own fields, as a facilitator edits them."""
+
+    currency = forms.ChoiceField(choices=currency_choices)
+    discount_rate = PercentField(
+        label="Discount rate (% a year)",
+        min_value=0,
+        max_value=100,
+        max_digits=6,
+        decimal_places=2,
+        help_text="The client's cost of capital, for example 8.",
+    )
+
+    class Meta:
+        model = Case
+        fields = ["title", "idea", "currency", "horizon_years", "discount_rate"]
+        widgets = {"idea": _textarea(4)}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+        self.fields["horizon_years"].widget.attrs.update(min=1, max=10)
+
+    def clean_horizon_years(self) -> int:
+        horizon = self.cleaned_data["horizon_years"]
+        if self.instance.pk:
+            from .stages import latest_year_in_use
+
+            used = latest_year_in_use(self.instance)
+            if used is not None and horizon < used:
+                raise ValidationError(
+                    f"Items of this case use year {used}; "
+                    f"shorten them first or keep a horizon of at least {used} years."
+                )
+        return horizon
+
+
+class NewCaseForm(CaseSettingsForm):
+    """A new case: its fields plus who the client and seller are and my side."""
+
+    client = forms.ModelChoiceField(
+        queryset=Organisation.objects.none(),
+        required=False,
+        empty_label="- a new client -",
+        help_text="A client from one of your cases, or leave empty and name a new one.",
+    )
+    new_client = forms.CharField(
+        label="New client's name", max_length=200, required=False
+    )
+    seller = forms.ModelChoiceField(
+        queryset=Organisation.objects.none(),
+        required=False,
+        empty_label="- a new seller -",
+    )
+    new_seller = forms.CharField(
+        label="New seller's name", max_length=200, required=False
+    )
+    side = forms.ChoiceField(
+        label="I speak for",
+        choices=[(Side.SELLER, "The seller"), (Side.CLIENT, "The client")],
+        initial=Side.SELLER,
+    )
+
+    field_order = [
+        "title",
+        "idea",
+        "client",
+        "new_client",
+        "seller",
+        "new_seller",
+        "side",
+        "currency",
+        "horizon_years",
+        "discount_rate",
+    ]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        mine = Case.objects.visible_to(user)
+        self.fields["client"].queryset = Organisation.objects.filter(
+            kind=OrganisationKind.CLIENT, cases_as_client__in=mine
+        ).distinct()
+        self.fields["seller"].queryset = Organisation.objects.filter(
+            kind=OrganisationKind.SELLER, cases_as_seller__in=mine
+        ).distinct()
+
+    def _pick(self, existing: str, new: str, label: str) -> None:
+        picked, name = self.cleaned_data.get(existing), self.cleaned_data.get(new, "")
+        name = name.strip()
+        if picked and name:
+            self.add_error(
+                new, f"Pick an existing {label} or name a new one, not both."
+            )
+        elif not picked and not name and existing not in self.errors:
+            self.add_error(new, f"Name the {label}, or pick one from the list.")
+        self.cleaned_data[new] = name
+
+    def clean(self):
+        cleaned = super().clean()
+        self._pick("client", "new_client", "client")
+        self._pick("seller", "new_seller", "seller")
+        return cleaned
+
+
+class ImportCaseForm(forms.Form):
+    file = forms.FileField(
+        label="Case file (.json)",
+        help_text="A file exported from this product, in the case file format.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
+# --- Stage items --------------------------------------------------------------
+
+
+class ItemForm(forms.ModelForm):
+    """Base of every stage item's form: knows its case, validates against it."""
+
+    def __init__(self, *args, case: Case, **kwargs):
+        self.case = case
+        super().__init__(*args, **kwargs)
+        if self.instance.case_id is None:
+            self.instance.case = case
+        self.helper = _helper()
+        for field in self.fields.values():
+            if isinstance(field.widget, forms.Textarea):
+                field.widget.attrs["rows"] = 3
+
+    def related_changes(self) -> dict:
+        """What the service writes besides the item's own row (links, years)."""
+        return {}
+
+
+class YearlyGridMixin:
+    """Adds one row of money fields per year of the case's horizon (y2_low, ...),
+    validated by building the child rows and running the child model's rules."""
+
+    grid_model: type
+    grid_parent: str
+    grid_columns: tuple[str, ...]
+    grid_related: str
+
+    def add_grid_fields(self) -> None:
+        existing = {}
+        self.grid_field_names: set[str] = set()
+        if self.instance.pk:
+            for row in getattr(self.instance, self.grid_related).all():
+                existing[row.year] = row
+        for year in self.case.years:
+            for column in self.grid_columns:
+                name = f"y{year}_{column}"
+                self.grid_field_names.add(name)
+                self.fields[name] = forms.DecimalField(
+                    label=f"Year {year} {column}",
+                    required=False,
+                    min_value=0,
+                    max_digits=14,
+                    decimal_places=2,
+                    widget=forms.NumberInput(
+                        attrs={
+                            "step": "any",
+                            "min": 0,
+                            "class": "form-control form-control-sm",
+                        }
+                    ),
+                )
+                if year in existing:
+                    self.initial[name] = getattr(existing[year], column)
+
+    def grid(self) -> list[dict]:
+        """The grid as rows for the template: year and its bound fields."""
+        return [
+            {"year": year, "fields": [self[f"y{year}_{c}"] for c in self.grid_columns]}
+            for year in self.case.years
+        ]
+
+    def clean_grid(self) -> list:
+        rows = []
+        for year in self.case.years:
+            names = [f"y{year}_{c}" for c in self.grid_columns]
+            if any(n in self.errors for n in names):
+                continue
+            values = [self.cleaned_data.get(n) for n in names]
+            if all(v is None for v in values):
+                continue
+            if any(v is None for v in values):
+                for name, value in zip(names, values, strict=True):
+                    if value is None:
+                        self.add_error(
+                            name,
+                            f"Fill in all of year {year}'s "
+                            f"{', '.join(self.grid_columns)}, or none of them.",
+                        )
+                continue
+            row = self.grid_model(
+                year=year, **dict(zip(self.grid_columns, values, strict=True))
+            )
+            setattr(row, self.grid_parent, self.instance)
+            try:
+                row.full_clean(exclude=[self.grid_parent], validate_constraints=False)
+            except ValidationError as error:
+                for column, messages in error.message_dict.items():
+                    target = (
+                        f"y{year}_{column}" if column in self.grid_columns else None
+                    )
+                    for message in messages:
+                        self.add_error(target, message)
+                continue
+            rows.append(row)
+        return rows
+
+
+class ModelChangeForm(ItemForm):
+    class Meta:
+        model = ModelChange
+        fields = ["model", "today", "future", "rationale"]
+
+
+class ChangeItemForm(ItemForm):
+    class Meta:
+        model = ChangeItem
+        fields = ["leg", "title", "description", "owner"]
+
+
+class EcosystemPartyForm(ItemForm):
+    organisation = forms.ModelChoiceField(
+        queryset=Organisation.objects.none(),
+        required=False,
+        label="Organisation",
+        empty_label="- a new organisation (name it below) -",
+    )
+    new_organisation = forms.CharField(
+        label="Or a new organisation", max_length=200, required=False
+    )
+    new_kind = forms.ChoiceField(
+        label="It is",
+        choices=[
+            (OrganisationKind.BUSINESS_UNIT, "A business unit of the client"),
+            (OrganisationKind.PARTNER, "An external company"),
+        ],
+        required=False,
+        initial=OrganisationKind.BUSINESS_UNIT,
+    )
+
+    class Meta:
+        model = EcosystemParty
+        fields = ["organisation", "role", "responsibilities", "commitment"]
+
+    field_order = ["organisation", "new_organisation", "new_kind"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = case_organisations(self.case)
+
+    def clean(self):
+        cleaned = super().clean()
+        picked = cleaned.get("organisation")
+        name = (cleaned.get("new_organisation") or "").strip()
+        cleaned["new_organisation"] = name
+        if picked and name:
+            self.add_error(
+                "new_organisation", "Pick an organisation or name a new one, not both."
+            )
+        elif not picked and not name and "organisation" not in self.errors:
+            self.add_error(
+                "organisation", "Pick an organisation, or name a new one below."
+            )
+        if name and not cleaned.get("new_kind"):
+            self.add_error(
+                "new_kind", "Say whether it is a business unit or a company."
+            )
+        if name and not self.errors:
+            kind = cleaned["new_kind"]
+            parent = (
+                self.case.client if kind == OrganisationKind.BUSINESS_UNIT else None
+            )
+            existing = Organisation.objects.filter(
+                name__iexact=name, kind=kind, parent=parent
+            ).first()
+            if existing and self.case_has_party(existing):
+                self.add_error(
+                    "new_organisation", "This organisation is already in the ecosystem."
+                )
+        return cleaned
+
+    def case_has_party(self, organisation: Organisation) -> bool:
+        others = EcosystemParty.objects.filter(
+            case=self.case, organisation=organisation
+        )
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        return others.exists()
+
+    def related_changes(self) -> dict:
+        name = self.cleaned_data.get("new_organisation")
+        if not name:
+            return {}
+        return {"new_organisation": (name, self.cleaned_data["new_kind"])}
+
+
+class MetricForm(ItemForm):
+    class Meta:
+        fields = [
+            "name",
+            "unit",
+            "baseline",
+            "target",
+            "target_date",
+            "owner",
+            "frequency",
+            "source",
+        ]
+        widgets = {"target_date": forms.DateInput(attrs={"type": "date"})}
+
+    def clean_target_date(self):
+        value = self.cleaned_data.get("target_date")
+        if value and not self.instance.pk and value < date.today():
+            raise ValidationError("A new metric's target date cannot be in the past.")
+        return value
+
+
+class LaggingMetricForm(MetricForm):
+    class Meta(MetricForm.Meta):
+        model = LaggingMetric
+
+
+class LeadingMetricForm(MetricForm):
+    drives = forms.ModelMultipleChoiceField(
+        queryset=LaggingMetric.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Drives these lagging metrics",
+        help_text="The outcomes this early signal moves.",
+    )
+
+    class Meta(MetricForm.Meta):
+        model = LeadingMetric
+        fields = [*MetricForm.Meta.fields, "drives"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["drives"].queryset = LaggingMetric.objects.filter(case=self.case)
+
+    def related_changes(self) -> dict:
+        return {"drives": list(self.cleaned_data.get("drives") or [])}
+
+
+class BenefitForm(YearlyGridMixin, ItemForm):
+    grid_model = BenefitYear
+    grid_parent = "benefit"
+    grid_columns = ("low", "expected", "high")
+    grid_related = "yearly"
+
+    class Meta:
+        model = Benefit
+        fields = ["title", "category", "metric", "owner", "confidence", "description"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["metric"].queryset = LaggingMetric.objects.filter(case=self.case)
+        self.fields["metric"].empty_label = "- not yet tied to a metric -"
+        self.add_grid_fields()
+
+    def clean(self):
+        cleaned = super().clean()
+        self.yearly_rows = self.clean_grid()
+        return cleaned
+
+    def related_changes(self) -> dict:
+        return {"yearly": self.yearly_rows}
+
+
+class InvestmentForm(ItemForm):
+    class Meta:
+        model = Investment
+        fields = [
+            "title",
+            "kind",
+            "organisation",
+            "year",
+            "amount",
+            "person_days",
+            "day_rate",
+        ]
+        help_texts = {
+            "amount": "For cash and other resources.",
+            "person_days": "For people's time only.",
+            "day_rate": "For people's time only: what one person-day costs.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = case_organisations(self.case)
+        self.fields["year"].widget.attrs.update(min=0, max=self.case.horizon_years)
+
+
+class RiskForm(ItemForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("likelihood", "impact"):
+            self.fields[name].widget = forms.Select(
+                choices=[("", "---"), *SCORE_CHOICES]
+            )
+
+
+class RiskOfActingForm(RiskForm):
+    class Meta:
+        model = RiskOfActing
+        fields = ["title", "leg", "likelihood", "impact", "mitigation", "owner"]
+
+
+class RiskOfNotActingForm(YearlyGridMixin, RiskForm):
+    grid_model = InactionCost
+    grid_parent = "risk"
+    grid_columns = ("amount",)
+    grid_related = "yearly_cost"
+
+    class Meta:
+        model = RiskOfNotActing
+        fields = ["title", "likelihood", "impact", "description"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_grid_fields()
+
+    def clean(self):
+        cleaned = super().clean()
+        self.yearly_rows = self.clean_grid()
+        return cleaned
+
+    def related_changes(self) -> dict:
+        return {"yearly_cost": self.yearly_rows}
+
+
+class MemberForm(forms.Form):
+    """Add a person who already has an account to the case."""
+
+    email = forms.EmailField(label="Email")
+    side = forms.ChoiceField(choices=Side.choices, initial=Side.CLIENT)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.CONTRIBUTOR)
+
+    def __init__(self, *args, case: Case, **kwargs):
+        self.case = case
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+    def clean(self):
+        cleaned = super().clean()
+        email = cleaned.get("email")
+        if email:
+            user = get_user_model().objects.filter(email__iexact=email).first()
+            if user is None:
+                self.add_error(
+                    "email",
+                    "No one has an account with this email yet: ask them to sign up, "
+                    "then add them here.",
+                )
+            elif self.case.memberships.filter(user=user).exists():
+                self.add_error("email", "This person is already a member of the case.")
+            cleaned["user"] = user
+        return cleaned
+
+
+class MembershipForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ["side", "role"]
+
+
+class StageNotesForm(forms.Form):
+    notes = forms.CharField(
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 3,
+                "placeholder": "Decisions, open questions, who follows up...",
+            }
+        ),
+        label="",
+    )

@@ -1,0 +1,35 @@
+from django.urls import path
+
+from . import views
+
+app_name = "cases"
+
+case = "cases/<int:case_id>/"
+stage = case + "stages/<slug:stage_slug>/"
+item = stage + "items/<int:item_id>/"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("healthz", views.healthz, name="healthz"),
+    path("cases/new/", views.case_new, name="new"),
+    path("cases/import/", views.case_import, name="import"),
+    path(case, views.overview, name="overview"),
+    path(case + "settings/", views.case_settings, name="settings"),
+    path(case + "export.json", views.case_export, name="export"),
+    path(case + "members/", views.members, name="members"),
+    path(
+        case + "members/<int:membership_id>/", views.member_update, name="member_update"
+    ),
+    path(
+        case + "members/<int:membership_id>/remove/",
+        views.member_remove,
+        name="member_remove",
+    ),
+    path(stage, views.stage_page, name="stage"),
+    path(stage + "items/", views.item_create, name="item_create"),
+    path(stage + "notes/", views.stage_notes, name="stage_notes"),
+    path(stage + "agreement/", views.stage_agreement, name="stage_agreement"),
+    path(item, views.item_detail, name="item_detail"),
+    path(item + "edit/", views.item_edit, name="item_edit"),
+    path(item + "delete/", views.item_delete, name="item_delete"),
+]

@@ -1,0 +1,51 @@
+// Small progressive enhancements; every page works without this file.
+(function () {
+  "use strict";
+
+  // Investments: show the amount for cash, person-days and day rate for time.
+  function syncInvestmentKind(root) {
+    root.querySelectorAll("select[name$='kind'][data-investment-kind], select[name='kind']").forEach(function (select) {
+      var form = select.closest("form");
+      if (!form || !form.querySelector("[name='person_days']")) return;
+      var isTime = select.value === "time";
+      [["amount", !isTime], ["person_days", isTime], ["day_rate", isTime]].forEach(function (pair) {
+        var input = form.querySelector("[name='" + pair[0] + "']");
+        var wrapper = input && input.closest(".field-wrapper, .mb-3");
+        if (wrapper) wrapper.hidden = !pair[1] && !input.value && !wrapper.querySelector(".invalid-feedback");
+      });
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[name='kind']")) syncInvestmentKind(document);
+  });
+
+  // Tell the user when a request failed instead of silently doing nothing.
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr.status;
+    var text = status === 403 ? "You can read this case but not change it."
+      : status === 404 ? "This item no longer exists; it may have been deleted by someone else. Reload the page."
+      : "Something went wrong (" + status + "). Your change was not saved; please try again.";
+    showMessage(text, "danger");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    showMessage("The server could not be reached. Your change was not saved; check the connection and try again.", "danger");
+  });
+
+  function showMessage(text, level) {
+    var box = document.getElementById("messages");
+    if (!box) return;
+    var alert = document.createElement("div");
+    alert.className = "alert alert-" + level + " alert-dismissible fade show";
+    alert.setAttribute("role", "alert");
+    alert.textContent = text;
+    var close = document.createElement("button");
+    close.type = "button"; close.className = "btn-close"; close.setAttribute("data-bs-dismiss", "alert");
+    close.setAttribute("aria-label", "Close");
+    alert.appendChild(close);
+    box.appendChild(alert);
+    window.scrollTo({ top: 0, behavior: "smooth" });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { syncInvestmentKind(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { syncInvestmentKind(event.target); });
+})();
