@@ -90,6 +90,13 @@ def create_case(
 
 
 @transaction.atomic
+def delete_case(*, case: Case) -> None:
+    """Delete a case with its items, records and memberships. Organisations stay:
+    they are shared with other cases."""
+    case.delete()
+
+
+@transaction.atomic
 def update_case_settings(*, case: Case, user, **fields) -> Case:
     for name, value in fields.items():
         setattr(case, name, value)

@@ -53,6 +53,12 @@ class Stage:
         return f"{self.number}. {self.title}"
 
     @property
+    def a_noun(self) -> str:
+        """The item noun with its article: "a risk", "an investment"."""
+        article = "an" if self.item_noun[0] in "aeiou" else "a"
+        return f"{article} {self.item_noun}"
+
+    @property
     def plural(self) -> str:
         """What the stage's items are called, plural ("leading metrics")."""
         return str(self.model._meta.verbose_name_plural)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 
 from ecosystem.models import Organisation
@@ -30,8 +30,17 @@ from .fields import TITLE_MAX, money_field, score_field, text_field, year_field
 SHORT_MAX = 200
 
 
-def _check_year(case: Case, year: int | None, field: str = "year") -> None:
-    if year is not None and year > case.horizon_years:
+def _parent_case(child: models.Model, parent_field: str) -> Case | None:
+    """The case of a yearly row's parent item, or None while it has no parent."""
+    try:
+        parent = getattr(child, parent_field)
+    except ObjectDoesNotExist:
+        return None
+    return parent.case if parent is not None and parent.case_id else None
+
+
+def _check_year(case: Case | None, year: int | None, field: str = "year") -> None:
+    if case is not None and year is not None and year > case.horizon_years:
         raise ValidationError(
             {
                 field: (
@@ -223,6 +232,17 @@ class Benefit(StageItem):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def totals(self) -> dict[str, Decimal] | None:
+        """The range summed over the years (uses prefetched rows), or None."""
+        rows = list(self.yearly.all())
+        if not rows:
+            return None
+        return {
+            k: sum((getattr(r, k) for r in rows), Decimal(0))
+            for k in ("low", "expected", "high")
+        }
+
     def clean(self) -> None:
         super().clean()
         if self.metric_id and self.case_id and self.metric.case_id != self.case_id:
@@ -255,17 +275,15 @@ class BenefitYear(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        if None in (self.low, self.expected, self.high):
-            return  # the missing field has its own error
-        if self.low > self.expected:
-            raise ValidationError(
-                {"low": "Low cannot be more than expected."}, code="range_order"
-            )
-        if self.expected > self.high:
-            raise ValidationError(
-                {"high": "High cannot be less than expected."}, code="range_order"
-            )
-        _check_year(self.benefit.case, self.year)
+        errors: dict[str, str] = {}
+        if None not in (self.low, self.expected, self.high):
+            if self.low > self.expected:
+                errors["low"] = "Low cannot be more than expected."
+            elif self.expected > self.high:
+                errors["high"] = "High cannot be less than expected."
+        if errors:
+            raise ValidationError(errors, code="range_order")
+        _check_year(_parent_case(self, "benefit"), self.year)
 
 
 class Investment(StageItem):
@@ -328,8 +346,7 @@ class Investment(StageItem):
                     errors[field] = "Only an investment of people's time has this."
         if errors:
             raise ValidationError(errors)
-        if self.case_id:
-            _check_year(self.case, self.year)
+        _check_year(self.case if self.case_id else None, self.year)
 
 
 class Risk(StageItem):
@@ -390,4 +407,4 @@ class InactionCost(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        _check_year(self.risk.case, self.year)
+        _check_year(_parent_case(self, "risk"), self.year)

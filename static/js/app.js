@@ -4,13 +4,13 @@
 
   // Investments: show the amount for cash, person-days and day rate for time.
   function syncInvestmentKind(root) {
-    root.querySelectorAll("select[name$='kind'][data-investment-kind], select[name='kind']").forEach(function (select) {
+    root.querySelectorAll("select[name='kind']").forEach(function (select) {
       var form = select.closest("form");
       if (!form || !form.querySelector("[name='person_days']")) return;
       var isTime = select.value === "time";
       [["amount", !isTime], ["person_days", isTime], ["day_rate", isTime]].forEach(function (pair) {
         var input = form.querySelector("[name='" + pair[0] + "']");
-        var wrapper = input && input.closest(".field-wrapper, .mb-3");
+        var wrapper = input && input.closest(".field-wrapper");
         if (wrapper) wrapper.hidden = !pair[1] && !input.value && !wrapper.querySelector(".invalid-feedback");
       });
     });
