@@ -77,7 +77,7 @@ class Case(models.Model):
         default=Decimal("0.08"),
         validators=[
             MinValueValidator(Decimal("0"), "The discount rate cannot be negative."),
-            MaxValueValidator(Decimal("1"), "The discount rate is at most 1 (100 %)."),
+            MaxValueValidator(Decimal("1"), "The discount rate is at most 1 (100 %%)."),
         ],
         help_text="A year's rate as a fraction: 0.08 means 8 % a year.",
     )
