@@ -5,6 +5,7 @@ variable (see `.env.example`). With nothing set, the app runs on SQLite under
 `var/` with DEBUG on, which is what `./dev run` and `./dev test` use.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -105,7 +106,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA foreign_keys=ON;"
         ),
     }
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # Tests use a file, not memory, so a real worker process can share it; one per
+    # test run, so two runs side by side never clobber each other's database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -176,6 +179,46 @@ STORAGES = {
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 
+# Celery: reliability settings measured on this machine (docs/architecture.md).
+BROKER_DIR = env.path("CELERY_BROKER_DIR", default=VAR_DIR / "broker")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost/")
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="exports")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for folder in ("queue", "processed", "control"):
+        Path(BROKER_DIR, folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Producer and consumer share one folder: it is the queue.
+        "data_folder_in": str(Path(BROKER_DIR, "queue")),
+        "data_folder_out": str(Path(BROKER_DIR, "queue")),
+        "processed_folder": str(Path(BROKER_DIR, "processed")),
+        "store_processed": False,
+        "control_folder": str(Path(BROKER_DIR, "control")),
+    }
+else:
+    # Redis redelivers an unacknowledged task after this long (a killed worker).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300)
+    }
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("EXPORT_SOFT_TIME_LIMIT", default=120)
+CELERY_TASK_TIME_LIMIT = env.int("EXPORT_TIME_LIMIT", default=150)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_SEND_TASK_EVENTS = False
+# Publishing must fail fast when the broker is down: the user is told at once.
+CELERY_TASK_PUBLISH_RETRY = False
+# The beat process (Procfile) sweeps stuck exports; the status view does too.
+CELERY_BEAT_SCHEDULE = {
+    "fail-stuck-exports": {"task": "cases.tasks.fail_stuck_exports", "schedule": 300.0}
+}
+# An export still queued or running this long after it was asked for is stuck.
+EXPORT_STUCK_AFTER_SECONDS = env.int("EXPORT_STUCK_AFTER_SECONDS", default=600)
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
@@ -212,4 +255,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # WeasyPrint narrates every layout step at INFO; its warnings still show.
+    "loggers": {"weasyprint.progress": {"level": "WARNING"}},
 }

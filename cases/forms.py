@@ -30,6 +30,7 @@ from .models import (
     LeadingMetric,
     Membership,
     ModelChange,
+    PaperSize,
     RiskOfActing,
     RiskOfNotActing,
     Role,
@@ -558,6 +559,12 @@ class MembershipForm(forms.ModelForm):
     class Meta:
         model = Membership
         fields = ["side", "role"]
+
+
+class ExportForm(forms.Form):
+    paper_size = forms.ChoiceField(
+        label="Paper", choices=PaperSize.choices, initial=PaperSize.A4
+    )
 
 
 class StageNotesForm(forms.Form):

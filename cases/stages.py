@@ -68,6 +68,11 @@ class Stage:
         """The template that shows one item of this stage."""
         return f"cases/items/{self.key}.html"
 
+    @property
+    def pdf_template(self) -> str:
+        """The template of the stage's table in the executive PDF."""
+        return f"cases/pdf/stages/{self.key}.html"
+
     def items(self, case: Case) -> QuerySet:
         """The stage's items for a case, with everything the page shows, in a
         fixed number of queries whatever the number of items."""

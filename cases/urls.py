@@ -25,6 +25,13 @@ urlpatterns = [
         views.member_remove,
         name="member_remove",
     ),
+    path(case + "exports/", views.exports_page, name="exports"),
+    path(case + "exports/<int:export_id>/", views.export_status, name="export_status"),
+    path(
+        case + "exports/<int:export_id>/download/",
+        views.export_download,
+        name="export_download",
+    ),
     path(stage, views.stage_page, name="stage"),
     path(stage + "items/", views.item_create, name="item_create"),
     path(stage + "notes/", views.stage_notes, name="stage_notes"),

@@ -1,10 +1,39 @@
 """Personas: one case, and one person for every way of standing towards it."""
 
+from pathlib import Path
+
 import pytest
 
 from cases.models import Role, Side
 
 from .factories import CaseFactory, MembershipFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Real hashing costs ~0.3 s a user by design; tests make hundreds of users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def celery_queue():
+    """Tests publish to a queue of their own, never to a developer's running
+    worker; what no test worker consumed is removed at the end."""
+    from django.conf import settings
+
+    from businesscase.celery import app
+
+    from .workers import new_queue_name
+
+    original = app.conf.task_default_queue
+    app.conf.task_default_queue = new_queue_name()
+    yield app.conf.task_default_queue
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        for leftover in Path(settings.BROKER_DIR, "queue").glob(
+            f"*{app.conf.task_default_queue}*"
+        ):
+            leftover.unlink(missing_ok=True)
+    app.conf.task_default_queue = original
 
 
 @pytest.fixture

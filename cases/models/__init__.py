@@ -14,6 +14,7 @@ from .choices import (
     Side,
     StageStatus,
 )
+from .exports import ExportStatus, PaperSize, PdfExport
 from .items import (
     Benefit,
     BenefitYear,
@@ -40,6 +41,7 @@ __all__ = [
     "Commitment",
     "Confidence",
     "EcosystemParty",
+    "ExportStatus",
     "Frequency",
     "InactionCost",
     "Investment",
@@ -49,6 +51,8 @@ __all__ = [
     "Leg",
     "Membership",
     "ModelChange",
+    "PaperSize",
+    "PdfExport",
     "RiskOfActing",
     "RiskOfNotActing",
     "Role",

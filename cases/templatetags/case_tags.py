@@ -5,6 +5,8 @@ from decimal import Decimal
 from django import forms, template
 from django.contrib.humanize.templatetags.humanize import intcomma
 
+from cases import figures
+
 register = template.Library()
 
 
@@ -24,6 +26,28 @@ def money(value, currency: str = "") -> str:
 
 
 @register.filter
+def money_short(value) -> str:
+    """Headline money: 1,974,418 -> "1.97M", 250,000 -> "250k"."""
+    if value is None:
+        return "-"
+    value = Decimal(value)
+    size = abs(value)
+    if size >= 1_000_000:
+        return f"{value / 1_000_000:.2f}M"
+    if size >= 10_000:
+        return f"{value / 1_000:.0f}k"
+    return money(value)
+
+
+@register.filter
+def percent(fraction) -> str:
+    """A fraction as a whole percentage: 0.3289 -> "33 %"."""
+    if fraction is None:
+        return "n/a"
+    return f"{Decimal(fraction) * 100:.0f} %"
+
+
+@register.filter
 def number(value) -> str:
     """A decimal without trailing zeros: 41.5000 -> 41.5, 60.0000 -> 60."""
     if value is None or value == "":
@@ -38,13 +62,7 @@ def number(value) -> str:
 @register.filter
 def band(exposure: int) -> str:
     """Likelihood x impact (1-25) as a band: low, medium, high, critical."""
-    if exposure >= 16:
-        return "critical"
-    if exposure >= 10:
-        return "high"
-    if exposure >= 5:
-        return "medium"
-    return "low"
+    return figures.band(exposure)
 
 
 @register.filter

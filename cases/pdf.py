@@ -1,0 +1,192 @@
+"""The executive PDF: the case as HTML from `templates/cases/pdf/`, laid out by
+WeasyPrint. Imported by Celery workers (weasyprint is imported once per worker
+process) and by `manage.py render_pdf`; never by web views.
+
+WeasyPrint fetches nothing but the app's own static files and `data:` URLs: a
+case is written by many people, and a renderer that follows `file://` or
+`http://` links would let one of them pull the server's files or its internal
+network into a PDF. User text is escaped by the templates; the fetcher is the
+second wall.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import mimetypes
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote
+
+import weasyprint
+from django.contrib.staticfiles import finders
+from django.template.loader import render_to_string
+from django.utils import timezone
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from . import charts, figures
+from .models import Case, Leg, Membership, PaperSize, Side, StageRecord, StageStatus
+from .stages import STAGES
+
+logger = logging.getLogger(__name__)
+
+# Static files are linked from the PDF templates under this made-up origin; the
+# fetcher maps it to files the staticfiles finders know, and nothing else.
+STATIC_ORIGIN = "https://jointcase.invalid/static/"
+
+Progress = Callable[[int, str], None]
+
+
+class StaticOnlyFetcher(URLFetcher):
+    """Serves `data:` URLs and the app's own static files; refuses the rest."""
+
+    def fetch(self, url: str, headers=None) -> URLFetcherResponse:
+        if url.startswith("data:"):
+            return super().fetch(url, headers)
+        if url.startswith(STATIC_ORIGIN):
+            relative = unquote(url[len(STATIC_ORIGIN) :].split("?")[0].split("#")[0])
+            if ".." not in Path(relative).parts:
+                found = finders.find(relative)
+                if found:
+                    path = Path(found)
+                    content_type = (
+                        mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                    )
+                    return URLFetcherResponse(
+                        url,
+                        body=path.read_bytes(),
+                        headers={"Content-Type": content_type},
+                    )
+        logger.warning("PDF render refused to fetch %s", url[:200])
+        raise ValueError(
+            f"Not fetched: only the app's own static files are allowed ({url[:80]})"
+        )
+
+
+@dataclass(frozen=True)
+class RenderedPdf:
+    content: bytes
+    pages: int
+
+
+def svg_data_url(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+def _top(risks, n: int = 3) -> list:
+    return sorted(risks, key=lambda r: (-r.exposure, r.position, r.pk))[:n]
+
+
+def _party_rows(by_party: dict, shown: int = 4) -> list[dict]:
+    """Who invests, largest first; beyond the first few, one line for the rest."""
+    rows = [
+        {"name": f"by {name}", "amount": amount} for name, amount in by_party.items()
+    ]
+    if len(rows) > shown + 1:
+        rest = sum((r["amount"] for r in rows[shown:]), figures.ZERO)
+        rows = [
+            *rows[:shown],
+            {"name": f"by {len(rows) - shown} others", "amount": rest},
+        ]
+    return rows
+
+
+def document_context(
+    case: Case, *, paper_size: str = PaperSize.A4, version: int = 1
+) -> dict:
+    """Everything the PDF shows, gathered in a fixed number of queries."""
+    records = {r.stage: r for r in StageRecord.objects.filter(case=case)}
+    sections = [
+        {
+            "stage": stage,
+            "items": list(stage.items(case)),
+            "record": records.get(stage.slug),
+        }
+        for stage in STAGES
+    ]
+    by_key = {s["stage"].key: s["items"] for s in sections}
+    members = list(
+        Membership.objects.filter(case=case)
+        .select_related("user")
+        .order_by("side", "role")
+    )
+    numbers = figures.compute(case)
+    parties = by_key["ecosystem"]
+    changes = by_key["changes"]
+    legs = {leg: sum(1 for c in changes if c.leg == leg) for leg in Leg.values}
+    return {
+        "case": case,
+        "party_rows": _party_rows(numbers.investment_by_party),
+        "paper_size": paper_size,
+        "version": version,
+        "generated_at": timezone.now(),
+        "static": STATIC_ORIGIN,
+        "sections": sections,
+        "items": by_key,
+        "records": [
+            {"stage": stage, "record": records.get(stage.slug)} for stage in STAGES
+        ],
+        "agreed_count": sum(
+            1 for r in records.values() if r.status == StageStatus.AGREED
+        ),
+        "members_by_side": [
+            {"side": label, "members": [m for m in members if m.side == value]}
+            for value, label in Side.choices
+        ],
+        "figures": numbers,
+        "legs": legs,
+        "units": [p for p in parties if p.organisation.is_business_unit],
+        "companies": [p for p in parties if not p.organisation.is_business_unit],
+        "top_risks_acting": _top(by_key["risks_of_acting"]),
+        "top_risks_not_acting": _top(by_key["risks_of_not_acting"]),
+        "charts": {
+            "money": svg_data_url(charts.investment_vs_benefit(numbers)),
+            "risks_acting": svg_data_url(
+                charts.risk_map(by_key["risks_of_acting"], title="Risks of acting")
+            ),
+            "risks_not_acting": svg_data_url(
+                charts.risk_map(
+                    by_key["risks_of_not_acting"], title="Risks of not acting"
+                )
+            ),
+            "ecosystem": svg_data_url(
+                charts.ecosystem_picture(case.client.name, parties)
+            )
+            if parties
+            else None,
+        },
+    }
+
+
+def render_html(context: dict) -> str:
+    return render_to_string("cases/pdf/case.html", context)
+
+
+def render_pdf(
+    case: Case,
+    *,
+    paper_size: str = PaperSize.A4,
+    version: int = 1,
+    progress: Progress | None = None,
+) -> RenderedPdf:
+    """Render the case as the executive PDF, reporting progress as it goes."""
+    report = progress or (lambda percent, step: None)
+    report(10, "Gathering the case")
+    context = document_context(case, paper_size=paper_size, version=version)
+    report(35, "Writing the pages")
+    html = render_html(context)
+    report(45, "Laying out the pages")
+    document = weasyprint.HTML(
+        string=html, base_url=STATIC_ORIGIN, url_fetcher=StaticOnlyFetcher(timeout=5)
+    ).render()
+    report(85, "Writing the PDF")
+    content = document.write_pdf()
+    report(95, "Saving the file")
+    return RenderedPdf(content=content, pages=len(document.pages))
+
+
+def warm_up() -> None:
+    """Load fonts and the chart machinery once (called by the worker at start)."""
+    weasyprint.HTML(string="<p>warm</p>", url_fetcher=StaticOnlyFetcher()).write_pdf()
+    charts.risk_map([], title="warm")
