@@ -66,7 +66,9 @@ def content_hash(case: Case, paper_size: str) -> str:
             "case": portability.export_case(case),
             "status": case.status,
             "stage_statuses": list(
-                case.stage_records.order_by("stage").values_list("stage", "status", "notes")
+                case.stage_records.order_by("stage").values_list(
+                    "stage", "status", "notes"
+                )
             ),
             "members": members,
             "paper": paper_size,

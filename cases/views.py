@@ -10,8 +10,8 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
 from django.core.files.storage import default_storage
+from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -509,7 +509,9 @@ def exports_page(request: HttpRequest, case_id: int) -> HttpResponse:
         except exports.ExportsUnavailable as exc:
             if _is_htmx(request):
                 context = {"case": case, "unavailable": str(exc)}
-                return render(request, "cases/exports.html#export-status", context, status=503)
+                return render(
+                    request, "cases/exports.html#export-status", context, status=503
+                )
             messages.error(request, str(exc))
             return redirect("cases:exports", case.pk)
         if _is_htmx(request):
