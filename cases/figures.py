@@ -8,7 +8,8 @@ year; r is the case's discount rate; s a scenario: low, expected, high.
 - Benefit B_s(t) = the sum of the benefits' yearly values for scenario s.
 - Net N_s(t) = B_s(t) - I(t); cumulative C_s(t) = N_s(0) + ... + N_s(t).
 - NPV_s = sum over t of N_s(t) / (1 + r)^t.
-- Payback year_s = the first t with C_s(t) >= 0; None: not within the horizon.
+- Payback year_s = the first t with C_s(t) >= 0; None: not within the horizon
+  (or nothing invested, so nothing to pay back).
 - ROI_s = (sum of B_s - sum of I) / sum of I, undiscounted; None without investment.
 - Break-even share = PV(I) / PV(B_expected): the share of the expected benefits
   that must come true for the case to break even.
@@ -205,8 +206,11 @@ def compute(case: Case) -> Figures:
         figures.net[s] = net
         figures.cumulative[s] = cumulative
         figures.npv[s] = present_value(net, rate)
-        figures.payback_year[s] = next(
-            (years[i] for i, c in enumerate(cumulative) if c >= 0), None
+        # Nothing invested, nothing to pay back: "year 0" would read as a result.
+        figures.payback_year[s] = (
+            next((years[i] for i, c in enumerate(cumulative) if c >= 0), None)
+            if total_i
+            else None
         )
         total_b = sum(benefits[s], ZERO)
         figures.roi[s] = (total_b - total_i) / total_i if total_i else None

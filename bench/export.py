@@ -1,0 +1,160 @@
+"""Export speed: how long the executive PDF takes from the request to the file,
+with a warm worker, next to what WeasyPrint alone takes on the same HTML.
+
+    .venv/bin/python bench/export.py [--runs 3] [--items 500]
+
+Builds its own SQLite database and media folder under var/ (yours are not
+touched), starts one real `celery worker` on the embedded broker, warms it, then
+for the demo case and a large case: changes the case a little (so the export
+cannot reuse an earlier file), asks for an export through the same service the
+web view uses, and waits for the file. Prints medians, the ratio end-to-end /
+WeasyPrint alone, pages, and the worker's peak memory (VmHWM of the process that
+rendered). Goals (issue 3): demo under 2 s end to end, ratio under 1.3, the
+500-item case under 20 s and 400 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DB = ROOT / "var" / "bench-export.sqlite3"
+MEDIA = ROOT / "var" / "bench-media"
+
+
+def configure() -> dict[str, str]:
+    env = {
+        "DATABASE_URL": f"sqlite:///{DB}",
+        "MEDIA_ROOT": str(MEDIA),
+        "CELERY_QUEUE": f"bench-{uuid.uuid4().hex[:8]}",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "businesscase.settings")
+    sys.path.insert(0, str(ROOT))
+    return env
+
+
+def peak_memory_mb(pid: int) -> float:
+    """The highest resident memory of a process and its children (the pool)."""
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    peak = 0
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except OSError:
+            continue
+    return peak / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--items", type=int, default=500)
+    args = parser.parse_args()
+    configure()
+
+    import django
+
+    django.setup()
+    import weasyprint
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from cases import exports, pdf, services
+    from cases.management.commands.make_big_case import build_big_case
+    from cases.models import Case
+    from cases.stages import BY_KEY
+    from tests.workers import Worker
+
+    DB.unlink(missing_ok=True)
+    call_command("migrate", verbosity=0)
+    call_command("load_demo", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    demo = Case.objects.get(extra__demo=True)
+    user = get_user_model().objects.get(email="anna.berg@northwind.example")
+    big = build_big_case(user=user, items=args.items)
+
+    worker = Worker(
+        queue=os.environ["CELERY_QUEUE"],
+        media_root=MEDIA,
+        log=ROOT / "var" / "bench-worker.log",
+    )
+    worker.start()
+    counter = 0
+
+    def export_once(case: Case) -> tuple[float, int]:
+        nonlocal counter
+        counter += 1
+        services.update_stage_notes(
+            case=case, stage=BY_KEY["models"], notes=f"bench run {counter}", user=user
+        )
+        started = time.perf_counter()
+        export = exports.request_export(case=case, user=user)
+        while True:
+            export.refresh_from_db()
+            if export.is_finished:
+                break
+            time.sleep(0.01)
+        elapsed = time.perf_counter() - started
+        if export.status != "done":
+            raise SystemExit(f"export failed: {export.error}")
+        return elapsed, export.pages
+
+    def weasyprint_alone(case: Case) -> float:
+        html = pdf.render_html(pdf.document_context(case))
+        started = time.perf_counter()
+        weasyprint.HTML(
+            string=html, base_url=pdf.STATIC_ORIGIN, url_fetcher=pdf.StaticOnlyFetcher()
+        ).write_pdf()
+        return time.perf_counter() - started
+
+    try:
+        export_once(demo)  # warm-up: first task in a fresh pool child
+        pdf.warm_up()
+        rows = []
+        for label, case in (("demo case", demo), (f"{args.items}-item case", big)):
+            ends = []
+            pages = 0
+            for _ in range(args.runs):
+                elapsed, pages = export_once(case)
+                ends.append(elapsed)
+            alone = [weasyprint_alone(case) for _ in range(args.runs)]
+            rows.append(
+                (label, statistics.median(ends), statistics.median(alone), pages)
+            )
+        memory = peak_memory_mb(worker.process.pid)
+    finally:
+        worker.stop()
+
+    print(
+        f"\n{'case':18} {'end to end s':>13} {'WeasyPrint s':>13} {'ratio':>6} {'pages':>6}"
+    )
+    for label, end, alone, pages in rows:
+        print(f"{label:18} {end:13.2f} {alone:13.2f} {end / alone:6.2f} {pages:6d}")
+    print(f"\npeak worker memory: {memory:.0f} MB (VmHWM, main process and pool)")
+    demo_row, big_row = rows
+    print(
+        "goals: demo < 2 s: {}; ratio < 1.3: {}; large < 20 s: {}; memory < 400 MB: {}".format(
+            "yes" if demo_row[1] < 2 else "NO",
+            "yes" if max(r[1] / r[2] for r in rows) < 1.3 else "NO",
+            "yes" if big_row[1] < 20 else "NO",
+            "yes" if memory < 400 else "NO",
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,435 @@
+"""The executive PDF as a reader gets it: the demo case rendered by WeasyPrint and
+read back with pypdf (pages, metadata, bookmarks, contents page, running header
+and footer, the figures of the case), plus the edge cases: an empty case and a
+stage long enough to break its table across pages."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pypdf
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+
+from cases import charts, figures, pdf
+from cases.models import Case, PaperSize
+from cases.stages import BY_KEY, STAGES
+from cases.templatetags.case_tags import money
+
+from ..factories import (
+    BenefitFactory,
+    BenefitYearFactory,
+    BusinessUnitFactory,
+    CaseFactory,
+    ClientFactory,
+    EcosystemPartyFactory,
+    InvestmentFactory,
+    OrganisationFactory,
+    RiskOfActingFactory,
+)
+
+SUMMARY = "Executive summary"
+NUMBERS = "The numbers"
+CLOSING = "Participants and agreement"
+EMPTY_STAGE = "Nothing recorded for this stage yet."
+PAPERS = [PaperSize.A4, PaperSize.LETTER]
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def stage_heading(stage) -> str:
+    """A stage's heading as printed: its number in a disc, then its title."""
+    return f"{stage.number} {stage.title}"
+
+
+HEADINGS = [SUMMARY, NUMBERS, *(stage_heading(s) for s in STAGES), CLOSING]
+
+
+def norm(text: str) -> str:
+    """Runs of whitespace as one space."""
+    return " ".join(text.split())
+
+
+def squash(text: str) -> str:
+    """Text with no whitespace and no hyphens added by line breaking, so that a
+    phrase wrapped inside a table cell still matches."""
+    return "".join(text.split()).replace("\u2010", "").replace("\u00ad", "")
+
+
+@dataclass
+class Pdf:
+    """A rendered PDF, read back."""
+
+    rendered: pdf.RenderedPdf
+    reader: pypdf.PdfReader = field(init=False)
+    texts: list[str] = field(init=False)
+
+    def __post_init__(self):
+        self.reader = pypdf.PdfReader(io.BytesIO(self.rendered.content))
+        self.texts = [page.extract_text() for page in self.reader.pages]
+
+    @property
+    def count(self) -> int:
+        return len(self.reader.pages)
+
+    def lines(self, number: int) -> list[str]:
+        """The non-empty lines of page `number` (1-based), whitespace-normalised."""
+        return [
+            norm(line) for line in self.texts[number - 1].splitlines() if norm(line)
+        ]
+
+    def starts(self) -> dict[str, int]:
+        """Section heading -> the page (1-based) whose first line is that heading."""
+        found = {}
+        for number in range(1, self.count + 1):
+            lines = self.lines(number)
+            if lines and lines[0] in HEADINGS and lines[0] not in found:
+                found[lines[0]] = number
+        return found
+
+    def span(self, heading: str) -> range:
+        """The pages of the section under `heading`, up to the next section."""
+        starts = self.starts()
+        first = starts[heading]
+        later = [p for p in starts.values() if p > first]
+        return range(first, min(later) if later else self.count + 1)
+
+    def section_text(self, heading: str) -> str:
+        return "\n".join(self.texts[p - 1] for p in self.span(heading))
+
+    def outline(self) -> list[tuple[str, int]]:
+        """The top-level bookmarks: (title, page 1-based)."""
+        return [
+            (item.title, self.reader.get_destination_page_number(item) + 1)
+            for item in self.reader.outline
+            if not isinstance(item, list)
+        ]
+
+
+def render(case, **kwargs) -> Pdf:
+    return Pdf(pdf.render_pdf(case, **kwargs))
+
+
+@dataclass
+class Demo:
+    """The demo case, as plain values, and its PDF on both paper sizes."""
+
+    title: str
+    client: str
+    seller: str
+    pdfs: dict[str, Pdf]
+    investments: list[tuple[str, str]]  # (title, value as printed)
+    total_investment: str
+    benefits: list[tuple[str, str]]  # (title, expected total as printed)
+    risks_acting: list[str]
+    risks_not_acting: list[str]
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker) -> Demo:
+    """Load and render the demo once for the module, in a transaction that is
+    rolled back: the other tests never see the demo case."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        call_command("load_demo", stdout=io.StringIO())
+        case = Case.objects.select_related("client", "seller").get(extra__demo=True)
+        investments = list(BY_KEY["investments"].items(case))
+        benefits = [b for b in BY_KEY["benefits"].items(case) if b.totals]
+        data = Demo(
+            title=case.title,
+            client=case.client.name,
+            seller=case.seller.name,
+            pdfs={paper: render(case, paper_size=paper) for paper in PAPERS},
+            investments=[(i.title, money(i.value)) for i in investments],
+            total_investment=money(sum(i.value for i in investments)),
+            benefits=[(b.title, money(b.totals["expected"])) for b in benefits],
+            risks_acting=[r.title for r in BY_KEY["risks_of_acting"].items(case)],
+            risks_not_acting=[
+                r.title for r in BY_KEY["risks_of_not_acting"].items(case)
+            ],
+        )
+        transaction.set_rollback(True)
+    return data
+
+
+# --- The demo case ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("paper", PAPERS)
+def test_page_count_is_reported_and_real(demo, paper):
+    doc = demo.pdfs[paper]
+
+    assert doc.count >= 12
+    assert doc.rendered.pages == doc.count
+
+
+def test_metadata_names_the_case_and_both_parties(demo):
+    meta = demo.pdfs[PaperSize.A4].reader.metadata
+
+    assert meta["/Title"] == demo.title
+    assert demo.seller in meta["/Author"]
+    assert demo.client in meta["/Author"]
+    assert demo.client in meta["/Subject"]
+    assert demo.title in meta["/Subject"]
+
+
+@pytest.mark.parametrize("paper", PAPERS)
+def test_bookmarks_list_every_section_and_lead_to_its_first_page(demo, paper):
+    doc = demo.pdfs[paper]
+
+    outline = doc.outline()
+
+    assert [title for title, _ in outline] == HEADINGS
+    assert dict(outline) == doc.starts()
+
+
+@pytest.mark.parametrize("paper", PAPERS)
+def test_every_section_starts_on_a_page_of_its_own(demo, paper):
+    starts = demo.pdfs[paper].starts()
+
+    assert list(starts) == HEADINGS  # all found, in reading order
+    assert list(starts.values()) == sorted(set(starts.values()))
+
+
+def test_pages_show_every_stage_the_client_and_the_cases_figures(demo):
+    doc = demo.pdfs[PaperSize.A4]
+    everything = squash("\n".join(doc.texts))
+
+    for stage in STAGES:
+        assert squash(stage_heading(stage)) in everything
+    assert squash(demo.client) in everything
+
+    investments = squash(doc.section_text(stage_heading(BY_KEY["investments"])))
+    assert demo.investments
+    for title, value in demo.investments:
+        assert squash(title) in investments
+        assert value in investments
+    assert squash(f"Total {demo.total_investment}") in investments
+
+    benefits = squash(doc.section_text(stage_heading(BY_KEY["benefits"])))
+    assert demo.benefits
+    for title, expected in demo.benefits:
+        assert squash(title) in benefits
+        assert expected in benefits
+
+    for key, titles in [
+        ("risks_of_acting", demo.risks_acting),
+        ("risks_of_not_acting", demo.risks_not_acting),
+    ]:
+        section = squash(doc.section_text(stage_heading(BY_KEY[key])))
+        assert titles
+        for title in titles:
+            assert squash(title) in section
+
+
+@pytest.mark.parametrize("paper", PAPERS)
+def test_the_executive_summary_fits_on_one_page(demo, paper):
+    doc = demo.pdfs[paper]
+    starts = doc.starts()
+
+    summary = starts[SUMMARY]
+
+    assert starts[NUMBERS] == summary + 1, (
+        f"On {paper} the executive summary runs over pages "
+        f"{summary} to {starts[NUMBERS] - 1}"
+    )
+    # The summary's last block, the key metrics, is on the summary page.
+    assert "KEY METRICS" in doc.lines(summary)
+
+
+@pytest.mark.parametrize("paper", PAPERS)
+def test_contents_page_numbers_are_the_pages_the_sections_start_on(demo, paper):
+    doc = demo.pdfs[paper]
+    toc_page = next(p for p in range(1, doc.count + 1) if doc.lines(p)[0] == "Contents")
+    entry = re.compile(r"^(?P<label>.+?)\s*\.{3,}\s*(?P<page>\d+)$")
+
+    toc = {
+        m["label"]: int(m["page"])
+        for line in doc.lines(toc_page)
+        if (m := entry.match(line))
+    }
+
+    labels = [SUMMARY, NUMBERS, *(str(s) for s in STAGES), CLOSING]
+    assert list(toc) == labels
+    starts = doc.starts()
+    for label, heading in zip(labels, HEADINGS, strict=True):
+        assert toc[label] == starts[heading], label
+
+
+@pytest.mark.parametrize("paper", PAPERS)
+def test_inner_pages_have_the_running_header_and_page_n_of_m(demo, paper):
+    doc = demo.pdfs[paper]
+    total = doc.count
+
+    assert "Page 1 of" not in doc.texts[0]  # the cover has no header or footer
+    for number in range(2, total + 1):
+        text = norm(doc.texts[number - 1])
+        assert f"Page {number} of {total}" in text, number
+        assert demo.title in text, number
+    # From the summary on, the header also names the section the page is in.
+    for heading in HEADINGS:
+        for number in doc.span(heading):
+            assert f"{demo.title} {heading}" in norm(doc.texts[number - 1]), number
+
+
+@pytest.mark.parametrize(
+    ("paper", "size"), [(PaperSize.A4, (595, 842)), (PaperSize.LETTER, (612, 792))]
+)
+def test_paper_size_sets_the_page_size(demo, paper, size):
+    doc = demo.pdfs[paper]
+
+    for page in doc.reader.pages:
+        box = page.mediabox
+        assert (round(float(box.width)), round(float(box.height))) == size
+
+
+# --- Edge cases ---------------------------------------------------------------------
+
+
+def test_an_empty_case_renders_with_placeholders_and_no_figures(db):
+    case = CaseFactory(title="Nothing yet", horizon_years=5)
+    steps = []
+
+    doc = Pdf(pdf.render_pdf(case, progress=lambda p, step: steps.append(p)))
+
+    assert doc.rendered.pages == doc.count
+    assert norm("\n".join(doc.texts)).count(EMPTY_STAGE) == len(STAGES)
+    summary = doc.lines(doc.starts()[SUMMARY])
+    assert summary[summary.index("BREAK-EVEN SHARE") + 1] == "n/a"
+    assert "Needs both investments and benefits." in norm("\n".join(summary))
+    numbers = doc.section_text(NUMBERS)
+    for scenario in ("Low", "Expected", "High"):
+        # Scenario, NPV, payback, ROI: no investment, so no return to speak of.
+        assert re.search(rf"^{scenario} 0 .* n/a$", numbers, re.MULTILINE), scenario
+    assert steps == sorted(steps)
+    assert steps[-1] == 95
+
+
+def test_benefits_without_investment_show_na_not_a_division_error(db):
+    case = CaseFactory(title="Free lunch")
+    BenefitYearFactory(benefit=BenefitFactory(case=case), year=1)
+
+    doc = render(case)
+
+    summary = doc.lines(doc.starts()[SUMMARY])
+    assert summary[summary.index("BREAK-EVEN SHARE") + 1] == "n/a"
+    numbers = doc.section_text(NUMBERS)
+    assert re.search(r"^Expected 138,888.89 .* n/a$", numbers, re.MULTILINE)
+
+
+def test_a_long_stage_breaks_its_table_across_pages_and_repeats_the_header(db):
+    case = CaseFactory(title="Many risks")
+    stage = BY_KEY["risks_of_acting"]
+    for n in range(1, 151):
+        RiskOfActingFactory(
+            case=case,
+            title=f"Hazard {n:03d}",
+            mitigation=f"Countermeasure {n:03d}: train early and review monthly.",
+        )
+
+    doc = render(case)
+
+    pages = doc.span(stage_heading(stage))
+    assert len(pages) >= 3
+    for number in pages:
+        assert "# Risk Leg L × I Mitigation Owner" in doc.lines(number), number
+    # Every row is printed once, whole: its title and mitigation on one page.
+    for n in range(1, 151):
+        holding = [
+            p
+            for p in pages
+            if f"Hazard {n:03d}" in doc.texts[p - 1]
+            and f"Countermeasure {n:03d}" in doc.texts[p - 1]
+        ]
+        assert len(holding) == 1, n
+
+
+# --- Charts ---------------------------------------------------------------------------
+
+
+def svg_root(svg: str) -> ET.Element:
+    assert svg.startswith("<?xml") or "<svg" in svg
+    root = ET.fromstring(svg.encode())  # noqa: S314 - our own matplotlib output
+    assert root.tag == f"{SVG}svg"
+    return root
+
+
+def svg_texts(root: ET.Element) -> list[ET.Element]:
+    return list(root.iter(f"{SVG}text"))
+
+
+@pytest.fixture
+def charted(db):
+    case = CaseFactory(title="Charted", client=ClientFactory(name="Foo & <Bar>"))
+    InvestmentFactory(case=case, year=0, amount=Decimal("250000"))
+    BenefitYearFactory(benefit=BenefitFactory(case=case), year=2)
+    EcosystemPartyFactory(
+        case=case, organisation=OrganisationFactory(name="Foo & <Bar> Ltd")
+    )
+    EcosystemPartyFactory(
+        case=case,
+        organisation=BusinessUnitFactory(name="Cost $x$ Unit", parent=case.client),
+    )
+    return case
+
+
+def test_investment_chart_is_an_svg_of_the_cases_years(charted):
+    svg = charts.investment_vs_benefit(figures.compute(charted))
+
+    labels = [t.text for t in svg_texts(svg_root(svg))]
+    assert [f"Year {y}" for y in charted.years] == [
+        label for label in labels if label and label.startswith("Year ")
+    ]
+    assert "EUR" in labels
+
+
+def test_ecosystem_chart_prints_names_as_escaped_text_never_as_markup_or_math(
+    charted,
+):
+    parties = list(BY_KEY["ecosystem"].items(charted))
+
+    svg = charts.ecosystem_picture(charted.client.name, parties)
+
+    assert "Foo &amp; &lt;Bar&gt;" in svg
+    assert "<Bar>" not in svg
+    texts = [t.text for t in svg_texts(svg_root(svg))]
+    assert "Foo & <Bar>" in texts  # the client, in the middle
+    assert "Foo & <Bar> Ltd" in texts  # a company, on the outer ring
+    # "$x$" is text, not a formula (matplotlib would draw an italic x).
+    assert "Cost $x$ Unit" in texts  # a business unit, on the inner ring
+
+
+def test_risk_map_places_every_risk_even_two_in_one_cell(db):
+    case = CaseFactory()
+    risks = [
+        RiskOfActingFactory(case=case, likelihood=3, impact=4),
+        RiskOfActingFactory(case=case, likelihood=3, impact=4),
+        RiskOfActingFactory(case=case, likelihood=1, impact=5),
+    ]
+
+    root = svg_root(charts.risk_map(risks, title="Risks & <acting>"))
+
+    dots = {
+        t.text: (float(t.get("x")), float(t.get("y")))
+        for t in svg_texts(root)
+        if "fill: #ffffff" in t.get("style", "")
+    }
+    assert sorted(dots) == ["1", "2", "3"]
+    assert dots["1"] != dots["2"]  # the two in one cell do not hide each other
+    # ... and stay in their cell: closer to each other than to the third.
+    (x1, y1), (x2, y2), (x3, y3) = dots["1"], dots["2"], dots["3"]
+    assert math.dist((x1, y1), (x2, y2)) < math.dist((x1, y1), (x3, y3))
+    assert "Risks &amp; &lt;acting&gt;" in ET.tostring(root, encoding="unicode")
+
+
+def test_an_empty_risk_map_is_still_a_map(db):
+    root = svg_root(charts.risk_map([], title="Risks of acting"))
+
+    texts = [t.text for t in svg_texts(root)]
+    assert "Impact" in texts
+    assert "Likelihood" in texts
+    assert not [t for t in svg_texts(root) if "fill: #ffffff" in t.get("style", "")]
