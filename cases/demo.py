@@ -926,6 +926,50 @@ STAGE_NOTES: dict[str, tuple[str, str]] = {
 
 AGREED_STAGES: tuple[str, ...] = ("models", "changes")  # agreed by the client
 
+# --- The decision view ----------------------------------------------------------------
+
+# The five buying elements: the client's own view (Maria), and the seller's estimate
+# of it (Anna), which is rosier on price and ease: the gaps the page exists to show.
+BUYING_VIEW: dict[str, tuple[str, dict[str, tuple[int, str]]]] = {
+    "client": (
+        "maria",
+        {
+            "product": (
+                4,
+                "Routing and slot booking do what we need; offline POD still to prove.",
+            ),
+            "price": (3, "Licences fine; the integration estimate feels light."),
+            "value": (4, "Cost to serve and failed drops are where our margin leaks."),
+            "risk": (3, "Depends on TrackLine's offline mode and the ERP connector."),
+            "ease": (3, "Good workshops; contract paperwork slow so far."),
+        },
+    ),
+    "seller": (
+        "anna",
+        {
+            "product": (4, "Fits; offline POD is on TrackLine's side."),
+            "price": (4, "Below the two other quotes they mentioned."),
+            "value": (4, "Numbers agreed in the second workshop."),
+            "risk": (3, "Integration risk is real; pilot region first."),
+            "ease": (5, "We answer the same day."),
+        },
+    ),
+}
+
+RECOMMENDATION = {
+    "by": "anna",
+    "verdict": "proceed_with_conditions",
+    "conditions": (
+        "Pilot in the North region first; go wider only when failed drops fall below "
+        "3 % and TrackLine's offline proof of delivery has run for eight weeks."
+    ),
+    "rationale": (
+        "The expected case pays back in year 2 and holds if a third of the expected "
+        "benefits come true; the low case is marginal, and most of its risk sits in "
+        "process and people, not software. A regional pilot buys that evidence cheaply."
+    ),
+}
+
 
 # --- Building it -----------------------------------------------------------------------
 
@@ -1064,6 +1108,14 @@ def _build(case: Case, users: dict[str, Any]) -> None:
         services.set_stage_agreed(
             case=case, stage=BY_KEY[stage_key], agreed=True, user=users["maria"]
         )
+
+    for side, (by, ratings) in BUYING_VIEW.items():
+        services.save_buying_ratings(
+            case=case, side=side, user=users[by], ratings=ratings
+        )
+    services.record_recommendation(
+        case=case, user=users[RECOMMENDATION["by"]], **_fields(RECOMMENDATION)
+    )
 
 
 def _write(stdout: TextIO | None, text: str = "") -> None:

@@ -21,6 +21,7 @@ from .currencies import currency_choices
 from .models import (
     Benefit,
     BenefitYear,
+    BuyingElement,
     Case,
     ChangeItem,
     EcosystemParty,
@@ -31,11 +32,21 @@ from .models import (
     Membership,
     ModelChange,
     PaperSize,
+    Recommendation,
     RiskOfActing,
     RiskOfNotActing,
     Role,
     Side,
+    Verdict,
 )
+
+SCORE_CHOICES_AGREE = [
+    (1, "1 - not at all"),
+    (2, "2 - hardly"),
+    (3, "3 - partly"),
+    (4, "4 - largely"),
+    (5, "5 - fully"),
+]
 
 SCORE_CHOICES = [
     (1, "1 - very low"),
@@ -565,6 +576,78 @@ class ExportForm(forms.Form):
     paper_size = forms.ChoiceField(
         label="Paper", choices=PaperSize.choices, initial=PaperSize.A4
     )
+
+
+class BuyingRatingsForm(forms.Form):
+    """One side's ratings of the five elements of the client's buying decision."""
+
+    def __init__(self, *args, ratings: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+        for element, label in BuyingElement.choices:
+            current = ratings.get(element)
+            self.fields[f"{element}_score"] = forms.TypedChoiceField(
+                label=label,
+                choices=[("", "- not rated -"), *SCORE_CHOICES_AGREE],
+                coerce=int,
+                empty_value=None,
+                required=False,
+                initial=current.score if current else None,
+            )
+            self.fields[f"{element}_comment"] = forms.CharField(
+                label="Why",
+                required=False,
+                max_length=2000,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                initial=current.comment if current else "",
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        for element, _label in BuyingElement.choices:
+            if (
+                cleaned.get(f"{element}_comment")
+                and cleaned.get(f"{element}_score") is None
+            ):
+                self.add_error(f"{element}_score", "Give a rating for this comment.")
+        return cleaned
+
+    def rows(self) -> list[dict]:
+        return [
+            {
+                "element": e,
+                "label": label,
+                "score": self[f"{e}_score"],
+                "comment": self[f"{e}_comment"],
+            }
+            for e, label in BuyingElement.choices
+        ]
+
+    def ratings(self) -> dict[str, tuple[int | None, str]]:
+        return {
+            e: (
+                self.cleaned_data.get(f"{e}_score"),
+                self.cleaned_data.get(f"{e}_comment", ""),
+            )
+            for e, _label in BuyingElement.choices
+        }
+
+
+class RecommendationForm(forms.ModelForm):
+    class Meta:
+        model = Recommendation
+        fields = ["verdict", "conditions", "defer_until", "other_provider", "rationale"]
+        widgets = {
+            "verdict": forms.RadioSelect,
+            "defer_until": forms.DateInput(attrs={"type": "date"}),
+            "conditions": forms.Textarea(attrs={"rows": 2}),
+            "rationale": forms.Textarea(attrs={"rows": 4}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+        self.fields["verdict"].choices = Verdict.choices  # no blank radio button
 
 
 class StageNotesForm(forms.Form):

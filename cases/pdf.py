@@ -25,8 +25,19 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from . import charts, figures
-from .models import Case, Leg, Membership, PaperSize, Side, StageRecord, StageStatus
+from . import charts, figures, health
+from .models import (
+    BuyingElement,
+    BuyingRating,
+    Case,
+    Leg,
+    Membership,
+    PaperSize,
+    Recommendation,
+    Side,
+    StageRecord,
+    StageStatus,
+)
 from .stages import STAGES
 
 logger = logging.getLogger(__name__)
@@ -112,6 +123,16 @@ def document_context(
         .order_by("side", "role")
     )
     numbers = figures.compute(case)
+    recommendation = Recommendation.objects.filter(case=case).first()
+    ratings = {(r.side, r.element): r for r in BuyingRating.objects.filter(case=case)}
+    buying_view = [
+        {
+            "label": label,
+            "client": ratings.get((Side.CLIENT, element)),
+            "seller": ratings.get((Side.SELLER, element)),
+        }
+        for element, label in BuyingElement.choices
+    ]
     parties = by_key["ecosystem"]
     changes = by_key["changes"]
     legs = {leg: sum(1 for c in changes if c.leg == leg) for leg in Leg.values}
@@ -135,6 +156,9 @@ def document_context(
             for value, label in Side.choices
         ],
         "figures": numbers,
+        "recommendation": recommendation,
+        "buying_view": buying_view,
+        "health": health.check(case, numbers),
         "legs": legs,
         "units": [p for p in parties if p.organisation.is_business_unit],
         "companies": [p for p in parties if not p.organisation.is_business_unit],

@@ -15,10 +15,12 @@ from django.db.models import Max
 from ecosystem.models import Organisation, OrganisationKind
 
 from .models import (
+    BuyingRating,
     Case,
     EcosystemParty,
     LaggingMetric,
     Membership,
+    Recommendation,
     Role,
     Side,
     StageItem,
@@ -243,3 +245,37 @@ def remove_member(*, membership: Membership) -> None:
     if membership.role == Role.FACILITATOR and _facilitator_count(membership.case) == 1:
         raise ValidationError("A case needs at least one facilitator.")
     membership.delete()
+
+
+@transaction.atomic
+def save_buying_ratings(
+    *, case: Case, side: str, user, ratings: dict[str, tuple[int | None, str]]
+) -> None:
+    """Replace one side's ratings of the five buying elements; an element left
+    without a score has no rating."""
+    if side not in BuyingRating.RATING_SIDES:
+        raise ValidationError("Only the client and the seller rate the decision.")
+    for element, (score, comment) in ratings.items():
+        if score is None:
+            BuyingRating.objects.filter(case=case, side=side, element=element).delete()
+            continue
+        rating = BuyingRating.objects.filter(
+            case=case, side=side, element=element
+        ).first()
+        rating = rating or BuyingRating(case=case, side=side, element=element)
+        rating.score, rating.comment, rating.updated_by = score, comment, user
+        rating.full_clean()
+        rating.save()
+
+
+@transaction.atomic
+def record_recommendation(*, case: Case, user, **fields) -> Recommendation:
+    recommendation = Recommendation.objects.filter(case=case).first() or Recommendation(
+        case=case
+    )
+    for name, value in fields.items():
+        setattr(recommendation, name, value)
+    recommendation.recorded_by = user
+    recommendation.full_clean()
+    recommendation.save()
+    return recommendation

@@ -25,6 +25,15 @@ urlpatterns = [
         views.member_remove,
         name="member_remove",
     ),
+    path(case + "numbers/", views.numbers, name="numbers"),
+    path(case + "summary.json", views.summary_json, name="summary_json"),
+    path(case + "decision/", views.decision, name="decision"),
+    path(case + "decision/ratings/", views.decision_ratings, name="decision_ratings"),
+    path(
+        case + "decision/recommendation/",
+        views.decision_recommendation,
+        name="decision_recommendation",
+    ),
     path(case + "exports/", views.exports_page, name="exports"),
     path(case + "exports/<int:export_id>/", views.export_status, name="export_status"),
     path(

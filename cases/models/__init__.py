@@ -14,6 +14,7 @@ from .choices import (
     Side,
     StageStatus,
 )
+from .decision import BuyingElement, BuyingRating, Recommendation, Verdict
 from .exports import ExportStatus, PaperSize, PdfExport
 from .items import (
     Benefit,
@@ -34,6 +35,8 @@ __all__ = [
     "Benefit",
     "BenefitCategory",
     "BenefitYear",
+    "BuyingElement",
+    "BuyingRating",
     "Case",
     "CaseStatus",
     "ChangeItem",
@@ -53,6 +56,7 @@ __all__ = [
     "ModelChange",
     "PaperSize",
     "PdfExport",
+    "Recommendation",
     "RiskOfActing",
     "RiskOfNotActing",
     "Role",
@@ -60,6 +64,7 @@ __all__ = [
     "StageItem",
     "StageRecord",
     "StageStatus",
+    "Verdict",
     "display_name",
     "validate_currency",
 ]

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django import forms, template
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils.safestring import mark_safe
 
 from cases import figures
 
@@ -63,6 +64,19 @@ def number(value) -> str:
 def band(exposure: int) -> str:
     """Likelihood x impact (1-25) as a band: low, medium, high, critical."""
     return figures.band(exposure)
+
+
+@register.filter
+def get_item(mapping: dict, key):
+    return mapping.get(key) if mapping else None
+
+
+@register.filter
+def inline_svg(svg: str) -> str:
+    """A chart's SVG for embedding in a page: the XML prolog and doctype dropped.
+    Safe to mark safe: matplotlib escapes every text it draws."""
+    start = svg.find("<svg")
+    return mark_safe(svg[start:] if start >= 0 else "")  # noqa: S308
 
 
 @register.filter

@@ -37,6 +37,7 @@ from ..factories import (
 SUMMARY = "Executive summary"
 NUMBERS = "The numbers"
 CLOSING = "Participants and agreement"
+APPENDIX = "Appendix: case health"
 EMPTY_STAGE = "Nothing recorded for this stage yet."
 PAPERS = [PaperSize.A4, PaperSize.LETTER]
 SVG = "{http://www.w3.org/2000/svg}"
@@ -47,7 +48,7 @@ def stage_heading(stage) -> str:
     return f"{stage.number} {stage.title}"
 
 
-HEADINGS = [SUMMARY, NUMBERS, *(stage_heading(s) for s in STAGES), CLOSING]
+HEADINGS = [SUMMARY, NUMBERS, *(stage_heading(s) for s in STAGES), CLOSING, APPENDIX]
 
 
 def norm(text: str) -> str:
@@ -253,7 +254,7 @@ def test_contents_page_numbers_are_the_pages_the_sections_start_on(demo, paper):
         if (m := entry.match(line))
     }
 
-    labels = [SUMMARY, NUMBERS, *(str(s) for s in STAGES), CLOSING]
+    labels = [SUMMARY, NUMBERS, *(str(s) for s in STAGES), CLOSING, APPENDIX]
     assert list(toc) == labels
     starts = doc.starts()
     for label, heading in zip(labels, HEADINGS, strict=True):

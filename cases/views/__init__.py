@@ -1,0 +1,62 @@
+"""Views of the case, by page: the case and its people (`cases`), the stage pages
+(`stages`), the executive PDF (`exports`), the numbers and the decision
+(`decision`). Each view starts with the access helper, validates with a form,
+writes through a service, and answers htmx with a partial of the same template."""
+
+from .cases import (
+    case_export,
+    case_import,
+    case_new,
+    case_settings,
+    dashboard,
+    healthz,
+    member_remove,
+    member_update,
+    members,
+    overview,
+)
+from .decision import (
+    decision,
+    decision_ratings,
+    decision_recommendation,
+    numbers,
+    summary_json,
+)
+from .exports import export_download, export_status, exports_page
+from .stages import (
+    item_create,
+    item_delete,
+    item_detail,
+    item_edit,
+    stage_agreement,
+    stage_notes,
+    stage_page,
+)
+
+__all__ = [
+    "case_export",
+    "case_import",
+    "case_new",
+    "case_settings",
+    "dashboard",
+    "decision",
+    "decision_ratings",
+    "decision_recommendation",
+    "export_download",
+    "export_status",
+    "exports_page",
+    "healthz",
+    "item_create",
+    "item_delete",
+    "item_detail",
+    "item_edit",
+    "member_remove",
+    "member_update",
+    "members",
+    "numbers",
+    "overview",
+    "stage_agreement",
+    "stage_notes",
+    "stage_page",
+    "summary_json",
+]

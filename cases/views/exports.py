@@ -1,0 +1,96 @@
+"""The executive PDF: ask for one, watch it render, download it."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from .. import exports
+from ..access import get_case_for_user
+from ..forms import (
+    ExportForm,
+)
+from ..models import Case, PdfExport
+from .common import _is_htmx
+
+# --- The executive PDF ------------------------------------------------------------
+
+
+def latest_export(case: Case) -> PdfExport | None:
+    exports.fail_stuck_exports(case=case)
+    return (
+        PdfExport.objects.filter(case=case)
+        .select_related("requested_by")
+        .order_by("-requested_at", "-id")
+        .first()
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def exports_page(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The case's PDF exports: ask for one (every member may, viewers too) and
+    see the earlier ones with who asked and when."""
+    case = get_case_for_user(request.user, case_id)
+    form = ExportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            export = exports.request_export(
+                case=case, user=request.user, paper_size=form.cleaned_data["paper_size"]
+            )
+        except exports.ExportsUnavailable as exc:
+            if _is_htmx(request):
+                context = {"case": case, "unavailable": str(exc)}
+                return render(
+                    request, "cases/exports.html#export-status", context, status=503
+                )
+            messages.error(request, str(exc))
+            return redirect("cases:exports", case.pk)
+        if _is_htmx(request):
+            context = {"case": case, "export": export}
+            return render(request, "cases/exports.html#export-status", context)
+        return redirect("cases:exports", case.pk)
+    exports.fail_stuck_exports(case=case)
+    history = (
+        PdfExport.objects.filter(case=case)
+        .select_related("requested_by")
+        .order_by("-requested_at", "-id")[:50]
+    )
+    context = {"case": case, "form": form, "history": history, "export": None}
+    return render(request, "cases/exports.html", context)
+
+
+@login_required
+@require_GET
+def export_status(request: HttpRequest, case_id: int, export_id: int) -> HttpResponse:
+    """One export's status; htmx polls it until the export is finished."""
+    case = get_case_for_user(request.user, case_id)
+    export = get_object_or_404(PdfExport, pk=export_id, case=case)
+    if not export.is_finished and exports.fail_stuck_exports(case=case):
+        export.refresh_from_db()
+    context = {"case": case, "export": export}
+    if _is_htmx(request):
+        return render(request, "cases/exports.html#export-status", context)
+    return redirect(f"{reverse('cases:exports', args=[case.pk])}#export-{export.pk}")
+
+
+@login_required
+@require_GET
+def export_download(request: HttpRequest, case_id: int, export_id: int) -> FileResponse:
+    """The PDF, served through this view (never a public media URL) so that only
+    members of the case can fetch it."""
+    case = get_case_for_user(request.user, case_id)
+    export = get_object_or_404(PdfExport, pk=export_id, case=case)
+    if not export.file or not default_storage.exists(export.file.name):
+        raise Http404("This export has no file.")
+    return FileResponse(
+        default_storage.open(export.file.name, "rb"),
+        as_attachment=True,
+        filename=export.download_name,
+        content_type="application/pdf",
+    )
