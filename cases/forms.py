@@ -235,6 +235,13 @@ class ItemForm(forms.ModelForm):
         """What the service writes besides the item's own row (links, years)."""
         return {}
 
+    def _get_validation_exclusions(self):
+        # The case is not a form field, but the item's unique constraints name it
+        # ("one entry per client model"): check them here, not at the database.
+        exclude = super()._get_validation_exclusions()
+        exclude.discard("case")
+        return exclude
+
 
 class YearlyGridMixin:
     """Adds one row of money fields per year of the case's horizon (y2_low, ...),

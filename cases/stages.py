@@ -339,8 +339,12 @@ def with_item_counts(queryset: QuerySet[Case]) -> QuerySet[Case]:
 
 def stage_counts(case: Case) -> dict[str, int]:
     """Item count per stage key, read from the annotation when it is there."""
-    if not hasattr(case, STAGES[0].count_name):
-        case = with_item_counts(Case.objects.filter(pk=case.pk)).get()
+    names = [stage.count_name for stage in STAGES]
+    if not hasattr(case, names[0]):
+        # Counted once per request: kept on the case for the next caller.
+        row = with_item_counts(Case.objects.filter(pk=case.pk)).values(*names).get()
+        for name, count in row.items():
+            setattr(case, name, count)
     return {stage.key: getattr(case, stage.count_name) for stage in STAGES}
 
 
