@@ -8,8 +8,9 @@ year; r is the case's discount rate; s a scenario: low, expected, high.
 - Benefit B_s(t) = the sum of the benefits' yearly values for scenario s.
 - Net N_s(t) = B_s(t) - I(t); cumulative C_s(t) = N_s(0) + ... + N_s(t).
 - NPV_s = sum over t of N_s(t) / (1 + r)^t.
-- Payback year_s = the first t with C_s(t) >= 0; None: not within the horizon
-  (or nothing invested, so nothing to pay back).
+- Payback year_s = the first t, from the first year money is invested, with
+  C_s(t) >= 0; None: not within the horizon (or nothing invested: nothing to
+  pay back).
 - ROI_s = (sum of B_s - sum of I) / sum of I, undiscounted; None without investment.
 - Break-even share = PV(I) / PV(B_expected): the share of the expected benefits
   that must come true for the case to break even.
@@ -150,21 +151,23 @@ def compute(case: Case) -> Figures:
 
     investment = per_year()
     by_kind = {kind: per_year() for kind in InvestmentKind.values}
-    by_party: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    by_party: dict = defaultdict(lambda: ZERO)
     time_days, time_value = per_year(), per_year()
-    time_by_party: dict[str, dict[str, Decimal]] = {}
-    for inv in Investment.objects.filter(case=case).select_related("organisation"):
+    time_by_party: dict = {}
+    for inv in Investment.objects.filter(case=case).select_related(
+        "organisation", "organisation__parent"
+    ):
         if inv.year >= horizon:
             continue  # cannot happen: years are validated against the horizon
         value = inv.value
         investment[inv.year] += value
         by_kind[inv.kind][inv.year] += value
-        by_party[inv.organisation.name] += value
+        by_party[inv.organisation] += value
         if inv.is_time:
             time_days[inv.year] += inv.person_days
             time_value[inv.year] += value
             party = time_by_party.setdefault(
-                inv.organisation.name, {"days": ZERO, "value": ZERO}
+                inv.organisation, {"days": ZERO, "value": ZERO}
             )
             party["days"] += inv.person_days
             party["value"] += value
@@ -188,10 +191,12 @@ def compute(case: Case) -> Figures:
         years=years,
         investment=investment,
         investment_by_kind=by_kind,
-        investment_by_party=dict(sorted(by_party.items(), key=lambda kv: -kv[1])),
+        investment_by_party=_by_label(
+            dict(sorted(by_party.items(), key=lambda kv: -kv[1]))
+        ),
         investment_time_days=time_days,
         investment_time_value=time_value,
-        time_by_party=time_by_party,
+        time_by_party=_by_label(time_by_party),
         benefits=benefits,
         cost_of_inaction=inaction,
     )
@@ -206,12 +211,7 @@ def compute(case: Case) -> Figures:
         figures.net[s] = net
         figures.cumulative[s] = cumulative
         figures.npv[s] = present_value(net, rate)
-        # Nothing invested, nothing to pay back: "year 0" would read as a result.
-        figures.payback_year[s] = (
-            next((years[i] for i, c in enumerate(cumulative) if c >= 0), None)
-            if total_i
-            else None
-        )
+        figures.payback_year[s] = _payback(years, investment, cumulative)
         total_b = sum(benefits[s], ZERO)
         figures.roi[s] = (total_b - total_i) / total_i if total_i else None
     pv_i = present_value(investment, rate)
@@ -223,6 +223,32 @@ def compute(case: Case) -> Figures:
         "not_acting": _band_counts(RiskOfNotActing.objects.filter(case=case)),
     }
     return figures
+
+
+def _by_label(by_organisation: dict) -> dict:
+    """Key by the organisation's name; where two share a name (a partner and a
+    business unit, say), by the longer name that tells them apart."""
+    names = [o.name for o in by_organisation]
+    return {
+        (
+            f"{o.name} ({o.get_kind_display().lower()}{', ' + o.parent.name if o.parent_id else ''})"
+            if names.count(o.name) > 1
+            else o.name
+        ): v
+        for o, v in by_organisation.items()
+    }
+
+
+def _payback(years: list[int], investment: list[Decimal], cumulative: list[Decimal]):
+    """The first year, from the first year money goes in, whose cumulative net is
+    zero or more. Before any investment a cumulative of 0 proves nothing; with no
+    investment at all there is nothing to pay back (None)."""
+    first = next((i for i, v in enumerate(investment) if v > 0), None)
+    if first is None:
+        return None
+    return next(
+        (years[i] for i in range(first, len(years)) if cumulative[i] >= 0), None
+    )
 
 
 def _band_counts(risks) -> dict[str, int]:

@@ -170,7 +170,7 @@ def _metrics(case: Case) -> list[HealthIssue]:
                     ("target", metric.target),
                     ("owner", metric.owner),
                 )
-                if value in (None, "")
+                if value is None or (isinstance(value, str) and not value.strip())
             ]
             if missing:
                 issues.append(

@@ -1,0 +1,446 @@
+"""The figures as a reader meets them: GET /cases/<id>/summary.json, the
+`case_summary` command (the same document), and the numbers page with its
+tables and charts, in a bounded number of queries whatever the case's size.
+
+The persona case is given a 3-year horizon at 10 % and the investments and
+benefits of test_figures.py's "spread" case, so every figure below is the one
+worked out by hand there.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from html import unescape
+from io import StringIO
+from urllib.parse import urlencode
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from cases.models import (
+    Benefit,
+    BenefitYear,
+    Case,
+    ChangeItem,
+    InactionCost,
+    Investment,
+    InvestmentKind,
+    Leg,
+    RiskOfActing,
+    RiskOfNotActing,
+    Role,
+    Side,
+)
+
+from ..factories import (
+    BenefitFactory,
+    BenefitYearFactory,
+    CaseFactory,
+    InactionCostFactory,
+    InvestmentFactory,
+    MembershipFactory,
+    RiskOfActingFactory,
+    RiskOfNotActingFactory,
+)
+
+D = Decimal
+PERSONAS = ["facilitator", "client_contributor", "partner", "viewer"]
+KEYS = {
+    "currency",
+    "discount_rate",
+    "years",
+    "investment",
+    "investment_time_days",
+    "investment_time_value",
+    "benefits",
+    "net",
+    "cumulative",
+    "npv",
+    "payback_year",
+    "roi",
+    "break_even_share",
+    "cost_of_inaction",
+    "risks",
+    "health",
+}
+
+
+def url(name: str, case) -> str:
+    return reverse(f"cases:{name}", args=[case.pk])
+
+
+@pytest.fixture
+def figured(case) -> Case:
+    """The persona case, 3 years at 10 %, with (see test_figures.spread):
+
+    I = [76,000, 26,500, 10,000, 0], of which time 20 and 17.5 person-days
+    B = low [0, 20,000, 30,000, 40,000], expected [0, 40,000, 60,000, 80,000],
+        high [0, 60,000, 90,000, 120,000]
+    cost of not acting [0, 20,000, 40,000, 0]; risks of acting at 4 and 16,
+    a risk of not acting at 20.
+    """
+    Case.objects.filter(pk=case.pk).update(horizon_years=3, discount_rate=D("0.10"))
+    case.refresh_from_db()
+    client, seller = case.client, case.seller
+    for year, kind, amount, org in [
+        (0, InvestmentKind.CAPEX, "60000", client),
+        (1, InvestmentKind.OPEX, "10000", seller),
+        (2, InvestmentKind.OPEX, "10000", client),
+    ]:
+        InvestmentFactory(
+            case=case, year=year, kind=kind, amount=D(amount), organisation=org
+        )
+    for year, days, rate, org in [
+        (0, "20", "800", client),
+        (1, "12.5", "1000", seller),
+        (1, "5", "800", client),
+    ]:
+        InvestmentFactory(
+            case=case,
+            year=year,
+            kind=InvestmentKind.TIME,
+            amount=None,
+            person_days=D(days),
+            day_rate=D(rate),
+            organisation=org,
+        )
+    first, second = BenefitFactory(case=case), BenefitFactory(case=case)
+    for year in (1, 2, 3):
+        BenefitYearFactory(
+            benefit=first, year=year, low=20000, expected=40000, high=60000
+        )
+    BenefitYearFactory(benefit=second, year=2, low=10000, expected=20000, high=30000)
+    BenefitYearFactory(benefit=second, year=3, low=20000, expected=40000, high=60000)
+    risk = RiskOfNotActingFactory(case=case, likelihood=4, impact=5)
+    InactionCostFactory(risk=risk, year=1, amount=D("20000"))
+    InactionCostFactory(risk=risk, year=2, amount=D("40000"))
+    RiskOfActingFactory(case=case, likelihood=2, impact=2)
+    RiskOfActingFactory(case=case, likelihood=4, impact=4)
+    return case
+
+
+# --- summary.json -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_every_member_reads_the_summary(figured, as_user, request, persona):
+    user = request.getfixturevalue(persona)
+
+    response = as_user(user).get(url("summary_json", figured))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    data = response.json()
+    assert set(data) >= KEYS
+    assert set(data["benefits"]) == {"low", "expected", "high"}
+    assert set(data["cost_of_inaction"]) == {"yearly", "present_value"}
+    assert set(data["risks"]) == {"acting", "not_acting"}
+    assert data["npv"]["expected"] == "37700.23"
+
+
+def test_the_summary_figures(figured, as_user, viewer):
+    data = as_user(viewer).get(url("summary_json", figured)).json()
+
+    assert data["currency"] == "EUR"
+    assert D(data["discount_rate"]) == D("0.1")
+    assert isinstance(data["discount_rate"], str)
+    assert data["years"] == [0, 1, 2, 3]
+    # Money is a string to the cent; days drop trailing zeros.
+    assert data["investment"] == ["76000.00", "26500.00", "10000.00", "0.00"]
+    assert data["investment_time_days"] == ["20", "17.5", "0", "0"]
+    assert data["investment_time_value"] == ["16000.00", "16500.00", "0.00", "0.00"]
+    assert data["investment_time_by_party"] == {
+        figured.client.name: {"days": "25", "value": "20000.00"},
+        figured.seller.name: {"days": "12.5", "value": "12500.00"},
+    }
+    assert data["benefits"] == {
+        "low": ["0.00", "20000.00", "30000.00", "40000.00"],
+        "expected": ["0.00", "40000.00", "60000.00", "80000.00"],
+        "high": ["0.00", "60000.00", "90000.00", "120000.00"],
+    }
+    assert data["net"]["expected"] == ["-76000.00", "13500.00", "50000.00", "80000.00"]
+    assert data["cumulative"]["expected"] == [
+        "-76000.00",
+        "-62500.00",
+        "-12500.00",
+        "67500.00",
+    ]
+    assert data["npv"] == {
+        "low": "-35327.57",
+        "expected": "37700.23",
+        "high": "110728.02",
+    }
+    assert data["payback_year"] == {"low": None, "expected": 3, "high": 2}
+    assert data["roi"] == {"low": "-0.2000", "expected": "0.6000", "high": "1.4000"}
+    assert data["break_even_share"] == "0.7419"
+    # PV = 20,000 / 1.1 + 40,000 / 1.21 = 18,181.82 + 33,057.85
+    assert data["cost_of_inaction"] == {
+        "yearly": ["0.00", "20000.00", "40000.00", "0.00"],
+        "present_value": "51239.67",
+    }
+    assert data["risks"] == {
+        "acting": {"low": 1, "medium": 0, "high": 0, "critical": 1},
+        "not_acting": {"low": 0, "medium": 0, "high": 0, "critical": 1},
+    }
+
+
+def test_the_summary_lists_the_health_issues_with_links(figured, as_user, viewer):
+    data = as_user(viewer).get(url("summary_json", figured)).json()
+
+    assert data["health"], "a half-filled case has weak spots"
+    for issue in data["health"]:
+        assert set(issue) == {"code", "message", "stage", "url"}
+        if issue["stage"]:
+            assert issue["url"] == f"/cases/{figured.pk}/stages/{issue['stage']}/"
+    assert {
+        "code": "empty_stage",
+        "message": "Stage 1, Models to change, is empty.",
+        "stage": "models",
+        "url": f"/cases/{figured.pk}/stages/models/",
+    } in data["health"]
+    assert "no_payback_expected" not in [i["code"] for i in data["health"]]
+
+
+def test_an_empty_case_has_a_summary_without_ratios(case, as_user, viewer):
+    data = as_user(viewer).get(url("summary_json", case)).json()
+
+    assert data["years"] == [0, 1, 2, 3, 4, 5]
+    assert data["investment"] == ["0.00"] * 6
+    assert data["npv"] == {"low": "0.00", "expected": "0.00", "high": "0.00"}
+    assert data["roi"] == {"low": None, "expected": None, "high": None}
+    assert data["payback_year"] == {"low": None, "expected": None, "high": None}
+    assert data["break_even_share"] is None
+
+
+def test_an_outsider_gets_404_for_the_summary(figured, as_user, outsider):
+    assert as_user(outsider).get(url("summary_json", figured)).status_code == 404
+
+
+def test_an_anonymous_visitor_is_sent_to_log_in(figured, client):
+    target = url("summary_json", figured)
+
+    response = client.get(target)
+
+    assert response.status_code == 302
+    login = reverse("account_login")
+    assert response.url == f"{login}?{urlencode({'next': target}, safe='/')}"
+
+
+# --- the case_summary command ---------------------------------------------------------
+
+
+def test_the_command_prints_the_same_document(figured, as_user, facilitator):
+    out = StringIO()
+
+    call_command("case_summary", figured.pk, stdout=out)
+
+    printed = json.loads(out.getvalue())
+    served = as_user(facilitator).get(url("summary_json", figured)).json()
+    assert printed == served
+    assert printed["npv"]["expected"] == "37700.23"
+
+
+def test_the_command_refuses_an_unknown_case(db):
+    with pytest.raises(CommandError, match="No case with id 987654"):
+        call_command("case_summary", 987654, stdout=StringIO())
+
+
+# --- the numbers page ----------------------------------------------------------------------
+
+
+def text_of(html: str) -> str:
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def table_row(html: str, heading: str) -> list[str]:
+    """The cells of the per-year table's row headed `heading`."""
+    match = re.search(
+        rf'<tr><th scope="row">{re.escape(heading)}</th>(.*?)</tr>', html, re.S
+    )
+    assert match, heading
+    return [text_of(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", match.group(1))]
+
+
+def scenario_row(html: str, scenario: str) -> list[str]:
+    match = re.search(rf'<tr data-scenario="{scenario}">(.*?)</tr>', html, re.S)
+    assert match, scenario
+    return [text_of(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", match.group(1))]
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_the_numbers_page(figured, as_user, request, persona):
+    response = as_user(request.getfixturevalue(persona)).get(url("numbers", figured))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    # the per-year table
+    for year in range(4):
+        assert f'<th scope="col" class="num">Year {year}</th>' in html
+    assert table_row(html, "Investment") == [
+        "76,000",
+        "26,500",
+        "10,000",
+        "0",
+        "112,500",
+    ]
+    assert table_row(html, "Benefits, expected") == [
+        "0",
+        "40,000",
+        "60,000",
+        "80,000",
+        "180,000",
+    ]
+    assert table_row(html, "Cumulative, expected")[:4] == [
+        "-76,000",
+        "-62,500",
+        "-12,500",
+        "67,500",
+    ]
+    assert table_row(html, "Cost of not acting") == [
+        "0",
+        "20,000",
+        "40,000",
+        "0",
+        "60,000",
+    ]
+    # the scenario table: NPV, payback, ROI
+    assert scenario_row(html, "expected") == ["37,700.23", "year 3", "60 %"]
+    assert scenario_row(html, "low") == ["-35,327.57", "not within 3 years", "-20 %"]
+    assert scenario_row(html, "high") == ["110,728.02", "year 2", "140 %"]
+    assert text_of(re.search(r'id="break-even">(.*?)<', html).group(1)) == "74 %"
+    # the money chart and the two risk maps, inline
+    assert html.count("<svg") >= 3
+    assert "Risks of acting: likelihood and impact" in html
+    assert "Risks of not acting: likelihood and impact" in html
+    # the health list, with its links
+    assert 'id="case-health"' in html
+    assert f'href="/cases/{figured.pk}/stages/models/"' in html
+
+
+def test_the_numbers_page_of_an_empty_case(case, as_user, viewer):
+    response = as_user(viewer).get(url("numbers", case))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert scenario_row(html, "expected") == ["0", "n/a", "n/a"]
+    assert text_of(re.search(r'id="break-even">(.*?)<', html).group(1)) == "n/a"
+    assert "Needs both investments and counted benefits." in html
+    assert html.count("<svg") >= 3
+
+
+def test_an_outsider_gets_404_for_the_numbers(figured, as_user, outsider):
+    assert as_user(outsider).get(url("numbers", figured)).status_code == 404
+
+
+# --- a bounded number of queries ------------------------------------------------------------
+
+MAX_QUERIES = 25  # as in test_queries.py; the page makes about 20
+
+
+def fill(case: Case, total: int, authors: list) -> dict[str, int]:
+    """`total` items spread over the stages that carry figures and risks, each
+    with an author, yearly rows and (for benefits) a range per year."""
+    stages = ("changes", "benefits", "investments", "risks_of_acting")
+    n = dict.fromkeys((*stages, "risks_of_not_acting"), total // 5)
+    n["changes"] += total - sum(n.values())
+
+    def common(i: int) -> dict:
+        return {"case": case, "position": i, "created_by": authors[i % len(authors)]}
+
+    ChangeItem.objects.bulk_create(
+        ChangeItem(leg=Leg.values[i % 3], title=f"Change {i}", **common(i))
+        for i in range(n["changes"])
+    )
+    benefits = Benefit.objects.bulk_create(
+        Benefit(title=f"Benefit {i}", category="cost", **common(i))
+        for i in range(n["benefits"])
+    )
+    BenefitYear.objects.bulk_create(
+        BenefitYear(benefit=b, year=y, low=100, expected=150, high=200)
+        for b in benefits
+        for y in (1, 2, 3)
+    )
+    Investment.objects.bulk_create(
+        Investment(
+            title=f"Investment {i}",
+            kind=InvestmentKind.TIME if i % 2 else InvestmentKind.OPEX,
+            organisation=case.seller if i % 3 else case.client,
+            year=i % (case.horizon_years + 1),
+            amount=None if i % 2 else D(1000),
+            person_days=D(2) if i % 2 else None,
+            day_rate=D(500) if i % 2 else None,
+            **common(i),
+        )
+        for i in range(n["investments"])
+    )
+    RiskOfActing.objects.bulk_create(
+        RiskOfActing(
+            title=f"Risk {i}",
+            leg=Leg.PEOPLE,
+            likelihood=1 + i % 5,
+            impact=1 + (i // 5) % 5,
+            **common(i),
+        )
+        for i in range(n["risks_of_acting"])
+    )
+    inaction = RiskOfNotActing.objects.bulk_create(
+        RiskOfNotActing(title=f"Inaction {i}", likelihood=3, impact=3, **common(i))
+        for i in range(n["risks_of_not_acting"])
+    )
+    InactionCost.objects.bulk_create(
+        InactionCost(risk=r, year=y, amount=D(5000)) for r in inaction for y in (1, 2)
+    )
+    assert sum(n.values()) == total
+    return n
+
+
+@pytest.mark.parametrize("total", [5, 300], ids=["5-items", "300-items"])
+def test_the_numbers_page_makes_a_bounded_number_of_queries(
+    case, facilitator, as_user, django_assert_max_num_queries, total
+):
+    authors = [facilitator] + [
+        MembershipFactory(case=case, side=side, role=Role.CONTRIBUTOR).user
+        for side in (Side.CLIENT, Side.PARTNER)
+    ]
+    n = fill(case, total, authors)
+    browser = as_user(facilitator)
+
+    with django_assert_max_num_queries(MAX_QUERIES):
+        response = browser.get(url("numbers", case))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    # the page shows every risk in its lists, with its exposure chip
+    assert html.count('<span class="chip band-') == (
+        n["risks_of_acting"] + n["risks_of_not_acting"]
+    )
+    # 5-year horizon: each benefit counts 150 expected in years 1, 2 and 3
+    expected = 150 * n["benefits"]
+    assert table_row(html, "Benefits, expected")[1:4] == [f"{expected:,}"] * 3
+
+
+@pytest.mark.parametrize("total", [5, 300], ids=["5-items", "300-items"])
+def test_the_summary_makes_a_bounded_number_of_queries(
+    case, facilitator, as_user, django_assert_max_num_queries, total
+):
+    fill(case, total, [facilitator])
+    browser = as_user(facilitator)
+
+    with django_assert_max_num_queries(MAX_QUERIES):
+        data = browser.get(url("summary_json", case)).json()
+
+    risks = data["risks"]
+    assert sum(risks["acting"].values()) == RiskOfActing.objects.count()
+    assert sum(risks["not_acting"].values()) == RiskOfNotActing.objects.count()
+
+
+def test_another_cases_items_never_show(figured, as_user, viewer):
+    other = CaseFactory(horizon_years=3)
+    InvestmentFactory(case=other, year=0, amount=D("999999"))
+
+    data = as_user(viewer).get(url("summary_json", figured)).json()
+
+    assert data["investment"][0] == "76000.00"
