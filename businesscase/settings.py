@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_htmx",
+    "simple_history",
     "rules.apps.AutodiscoverRulesConfig",
     "ecosystem",
     "cases",
@@ -67,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "businesscase.urls"
@@ -220,6 +222,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 # An export still queued or running this long after it was asked for is stuck.
 EXPORT_STUCK_AFTER_SECONDS = env.int("EXPORT_STUCK_AFTER_SECONDS", default=600)
+
+# Invitations into a case: how long a link works.
+INVITATION_DAYS = env.int("INVITATION_DAYS", default=7)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

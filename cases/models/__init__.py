@@ -14,6 +14,7 @@ from .choices import (
     Side,
     StageStatus,
 )
+from .cocreation import CaseStatusChange, Comment, Invitation, StageSignOff
 from .decision import BuyingElement, BuyingRating, Recommendation, Verdict
 from .exports import ExportStatus, PaperSize, PdfExport
 from .items import (
@@ -39,8 +40,10 @@ __all__ = [
     "BuyingRating",
     "Case",
     "CaseStatus",
+    "CaseStatusChange",
     "ChangeItem",
     "ClientModel",
+    "Comment",
     "Commitment",
     "Confidence",
     "EcosystemParty",
@@ -49,6 +52,7 @@ __all__ = [
     "InactionCost",
     "Investment",
     "InvestmentKind",
+    "Invitation",
     "LaggingMetric",
     "LeadingMetric",
     "Leg",
@@ -63,6 +67,7 @@ __all__ = [
     "Side",
     "StageItem",
     "StageRecord",
+    "StageSignOff",
     "StageStatus",
     "Verdict",
     "display_name",

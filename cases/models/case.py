@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from simple_history.models import HistoricalRecords
 
 from ecosystem.models import Organisation, OrganisationKind
 
@@ -94,6 +95,7 @@ class Case(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     extra = models.JSONField(default=dict, blank=True)
+    history = HistoricalRecords(excluded_fields=["extra", "updated_at"])
 
     objects = CaseQuerySet.as_manager()
 
@@ -190,6 +192,9 @@ class StageRecord(models.Model):
         blank=True,
         related_name="+",
     )
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+    history = HistoricalRecords()
 
     class Meta:
         constraints = [

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from ecosystem.models import Organisation
 
@@ -75,6 +76,11 @@ class StageItem(models.Model):
     )
     # Kept as they are from case files ("extra" objects of the format).
     extra = models.JSONField(default=dict, blank=True, editable=False)
+    # Compare-and-swap: a save names the version it was edited from, and is
+    # refused when someone else saved in between (no edit silently lost).
+    version = models.PositiveIntegerField(default=1, editable=False)
+    # Who changed what, field by field, for the activity feed.
+    history = HistoricalRecords(inherit=True, excluded_fields=["extra", "position"])
 
     class Meta:
         abstract = True
