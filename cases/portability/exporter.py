@@ -1,7 +1,8 @@
-"""Export: a case as a version-1 case file. `export_case()` builds the document (a
-dict ready for JSON), `dump_json()` writes its text, and the `_dump_*` helpers turn
-each organisation, item, row and value into what the format in `spec` says, giving
-organisations and linked items the refs that other entries name them by.
+"""Export: a case as a case file of the current version (`spec.VERSION`).
+`export_case()` builds the document (a dict ready for JSON), `dump_json()` writes
+its text, and the `_dump_*` helpers turn each organisation, item, row, rating and
+value into what the format in `spec` says, giving organisations and linked items
+the refs that other entries name them by.
 """
 
 from __future__ import annotations
@@ -17,9 +18,21 @@ from django.utils.text import slugify
 
 from ecosystem.models import Organisation
 
-from ..models import Case, StageItem
+from ..models import Case, Recommendation, StageItem
 from ..stages import STAGES
-from .spec import CASE_FIELDS, FORMAT, ITEM_SPECS, VERSION, FileField, ItemSpec, Kind
+from .spec import (
+    CASE_FIELDS,
+    ELEMENTS,
+    FORMAT,
+    ITEM_SPECS,
+    RATING_FIELDS,
+    RATING_SIDES,
+    RECOMMENDATION_FIELDS,
+    VERSION,
+    FileField,
+    ItemSpec,
+    Kind,
+)
 
 # --- Export ---------------------------------------------------------------------
 
@@ -34,10 +47,11 @@ class _RefsByPk:
 
 
 def export_case(case: Case) -> dict[str, Any]:
-    """The case as a version-1 case file (a dict ready for json.dumps).
+    """The case as a case file (a dict ready for json.dumps).
 
-    Deterministic: items in their stages' order, refs numbered in that order, so
-    exporting an imported export gives the same document again.
+    Deterministic: items in their stages' order, refs numbered in that order,
+    ratings in the buying elements' order, so exporting an imported export gives
+    the same document again.
     """
     items = {stage.key: list(stage.items(case)) for stage in STAGES}
     organisations = _exported_organisations(case, items)
@@ -57,6 +71,7 @@ def export_case(case: Case) -> dict[str, Any]:
             ]
             for stage in STAGES
         },
+        "decision": _dump_decision(case),
     }
 
 
@@ -156,6 +171,34 @@ def _dump_item(
     if item.extra:
         document["extra"] = item.extra
     return document
+
+
+def _dump_decision(case: Case) -> dict[str, Any]:
+    """Always written, also when there is nothing to say: every side's list (empty
+    when it has not rated), and the recommendation or null."""
+    buying_view: dict[str, list[dict[str, Any]]] = {side: [] for side in RATING_SIDES}
+    order = {element: n for n, element in enumerate(ELEMENTS)}
+    ratings = sorted(
+        case.buying_ratings.all(),
+        key=lambda r: (order.get(r.element, len(order)), r.element),
+    )
+    no_refs = _RefsByPk()
+    for rating in ratings:
+        # Only the rating sides are in the format (the model refuses any other).
+        if rating.side in buying_view:
+            buying_view[rating.side].append(
+                {f.name: _dump_value(f, rating, no_refs) for f in RATING_FIELDS}
+            )
+    recommendation = Recommendation.objects.filter(case=case).first()
+    return {
+        "buying_view": buying_view,
+        "recommendation": None
+        if recommendation is None
+        else {
+            f.name: _dump_value(f, recommendation, no_refs)
+            for f in RECOMMENDATION_FIELDS
+        },
+    }
 
 
 def _dump_value(file_field: FileField, obj: models.Model, refs: _RefsByPk) -> Any:

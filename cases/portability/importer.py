@@ -1,9 +1,10 @@
 """Import: a new case from a case file, all or nothing. `import_case()` checks the
 document's top level, finds or creates its organisations, creates the case and then
 each stage's items (stages that others link to first), resolving refs to what is
-already saved. Every item is built as a model instance and `full_clean()`-ed, so
-values meet the same rules as the browser forms, and a model's ValidationError is
-turned into a CaseFormatError at the path of the first bad field.
+already saved, and last the decision view (version 2). Every item, rating and
+recommendation is built as a model instance and `full_clean()`-ed, so values meet
+the same rules as the browser forms, and a model's ValidationError is turned into
+a CaseFormatError at the path of the first bad field.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.db import models, transaction
 from ecosystem.models import Organisation, OrganisationKind
 
 from .. import services
-from ..models import Case, Side, StageItem
+from ..models import BuyingRating, Case, Recommendation, Side, StageItem
 from ..stages import BY_KEY, STAGES, Stage
 from .reading import (
     Readable,
@@ -38,10 +39,17 @@ from .reading import (
 from .spec import (
     CASE_FIELDS,
     CASE_KEYS,
+    DECISION_KEYS,
+    DECISION_VERSION,
     FILE_PATH,
     FORMAT,
     ITEM_SPECS,
     ORGANISATION_KEYS,
+    RATING_FIELDS,
+    RATING_KEYS,
+    RATING_SIDES,
+    RECOMMENDATION_FIELDS,
+    RECOMMENDATION_KEYS,
     SUPPORTED_VERSIONS,
     TOP_KEYS,
     CaseFormatError,
@@ -99,6 +107,8 @@ def import_case(document: Any, *, user, side: str = Side.SELLER) -> Case:
             for index, raw in enumerate(stages.get(stage.key, [])):
                 path = f"stages.{stage.key}[{index}]"
                 _import_item(stage, raw, path, case=case, user=user, objects=objects)
+        if "decision" in document:
+            _import_decision(document["decision"], case=case, user=user)
     return case
 
 
@@ -118,8 +128,15 @@ def _check_document(document: Any) -> dict[str, list[Any]]:
         raise CaseFormatError(
             FILE_PATH, f"must be a JSON object, not {_describe(document)}"
         )
-    _check_format(document)
-    _check_keys(document, TOP_KEYS, "")
+    version = _check_format(document)
+    if version < DECISION_VERSION and "decision" in document:
+        raise CaseFormatError(
+            "decision",
+            f"is not part of a version-{version} file (the decision view came with "
+            f'version {DECISION_VERSION}): write "version": {DECISION_VERSION} '
+            'or leave "decision" out',
+        )
+    _check_keys(document, _top_keys(version), "")
     for key in ("case", "organisations"):
         if key not in document:
             raise CaseFormatError(key, "is required")
@@ -135,7 +152,14 @@ def _check_document(document: Any) -> dict[str, list[Any]]:
     return stages
 
 
-def _check_format(document: Mapping[str, Any]) -> None:
+def _top_keys(version: int) -> tuple[str, ...]:
+    if version < DECISION_VERSION:
+        return tuple(key for key in TOP_KEYS if key != "decision")
+    return TOP_KEYS
+
+
+def _check_format(document: Mapping[str, Any]) -> int:
+    """The file's version, if it is a case file of a version this product reads."""
     # Checked before unknown keys: another kind of JSON file would otherwise be
     # reported as a list of strange keys rather than as the wrong file.
     fmt = document.get("format")
@@ -153,6 +177,7 @@ def _check_format(document: Mapping[str, Any]) -> None:
             "version",
             f"version {version} is not supported (this product reads {supported})",
         )
+    return version
 
 
 # --- Organisations ---
@@ -367,6 +392,73 @@ def _load_rows(
         seen[unique] = row_path
         rows.append(row)
     return rows
+
+
+# --- The decision view ---
+
+
+def _import_decision(raw: Any, *, case: Case, user) -> None:
+    """Both sides' ratings of the buying elements, then the recommendation; each
+    part is optional, and an empty or null one saves nothing."""
+    obj = _expect_object(raw, "decision")
+    _check_keys(obj, DECISION_KEYS, "decision")
+    buying_view = _expect_object(obj.get("buying_view", {}), "decision.buying_view")
+    for side, ratings in buying_view.items():
+        path = f"decision.buying_view.{side}"
+        if side not in RATING_SIDES:
+            raise CaseFormatError(
+                path,
+                "is not a side that rates the decision "
+                f"(the sides are {', '.join(RATING_SIDES)})",
+            )
+        _import_ratings(_expect_list(ratings, path), path, side, case=case, user=user)
+    if obj.get("recommendation") is not None:
+        _import_recommendation(
+            obj["recommendation"], "decision.recommendation", case=case, user=user
+        )
+
+
+def _import_ratings(raw: list[Any], path: str, side: str, *, case: Case, user) -> None:
+    ratings: dict[str, tuple[int, str]] = {}
+    seen: dict[str, str] = {}
+    for index, item in enumerate(raw):
+        rating_path = f"{path}[{index}]"
+        obj = _expect_object(item, rating_path)
+        _check_keys(obj, RATING_KEYS, rating_path)
+        values = _load_fields(
+            obj, RATING_FIELDS, rating_path, BuyingRating, _ObjectsByRef()
+        )
+        rating = BuyingRating(case=case, side=side, updated_by=user, **values)
+        _full_clean(rating, rating_path, RATING_KEYS)
+        if rating.element in seen:
+            raise CaseFormatError(
+                f"{rating_path}.element",
+                f'"{rating.element}" is rated twice by this side '
+                f"(also {seen[rating.element]})",
+            )
+        seen[rating.element] = rating_path
+        ratings[rating.element] = (rating.score, rating.comment)
+    if not ratings:
+        return
+    try:
+        services.save_buying_ratings(case=case, side=side, user=user, ratings=ratings)
+    except ValidationError as error:
+        _raise_at(error, path, RATING_KEYS)
+
+
+def _import_recommendation(raw: Any, path: str, *, case: Case, user) -> None:
+    obj = _expect_object(raw, path)
+    _check_keys(obj, RECOMMENDATION_KEYS, path)
+    values = _load_fields(
+        obj, RECOMMENDATION_FIELDS, path, Recommendation, _ObjectsByRef()
+    )
+    _full_clean(
+        Recommendation(case=case, recorded_by=user, **values), path, RECOMMENDATION_KEYS
+    )
+    try:
+        services.record_recommendation(case=case, user=user, **values)
+    except ValidationError as error:
+        _raise_at(error, path, RECOMMENDATION_KEYS)
 
 
 # --- Fields and values ---

@@ -1,9 +1,11 @@
-"""The case file format itself: what a version-1 file holds and how each field is
-written. `ITEM_SPECS` says which fields each stage's items carry in the file and of
-which `Kind` each is; export and import are both driven by it (and by the stage
-registry). `CaseFormatError` is how a file that breaks the format is reported.
-`_check_specs()` runs at import time, so a stage added to the registry without a
-spec, or a model field renamed without the format, fails at start-up.
+"""The case file format itself: what a file holds and how each field is written.
+`ITEM_SPECS` says which fields each stage's items carry in the file and of which
+`Kind` each is; export and import are both driven by it (and by the stage
+registry), and `RATING_FIELDS` / `RECOMMENDATION_FIELDS` do the same for the
+decision view that version 2 added. `CaseFormatError` is how a file that breaks
+the format is reported. `_check_specs()` runs at import time, so a stage added to
+the registry without a spec, or a model field renamed without the format, fails
+at start-up.
 """
 
 from __future__ import annotations
@@ -14,12 +16,22 @@ from enum import Enum
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
-from ..models import BenefitYear, InactionCost
+from ..models import (
+    BenefitYear,
+    BuyingElement,
+    BuyingRating,
+    InactionCost,
+    Recommendation,
+)
 from ..stages import BY_KEY, STAGES
 
 FORMAT = "nine-stage-business-case"
-VERSION = 1
-SUPPORTED_VERSIONS = frozenset({1})
+# The version export writes. Version 2 added the top-level "decision" object;
+# version-1 files (which have none) are still read.
+VERSION = 2
+SUPPORTED_VERSIONS = frozenset({1, 2})
+# The version that introduced the "decision" object.
+DECISION_VERSION = 2
 
 # The path of errors about the file as a whole (size, encoding, JSON syntax).
 FILE_PATH = "file"
@@ -185,7 +197,29 @@ CASE_FIELDS = (
 )
 CASE_KEYS = (*(f.name for f in CASE_FIELDS), "extra")
 ORGANISATION_KEYS = ("ref", "name", "kind", "parent")
-TOP_KEYS = ("format", "version", "case", "organisations", "stages")
+TOP_KEYS = ("format", "version", "case", "organisations", "stages", "decision")
+
+# --- The decision view (version 2) ---
+
+DECISION_KEYS = ("buying_view", "recommendation")
+# The keys of "buying_view", in the order export writes them.
+RATING_SIDES: tuple[str, ...] = tuple(str(side) for side in BuyingRating.RATING_SIDES)
+# The order export writes each side's ratings in.
+ELEMENTS: tuple[str, ...] = tuple(BuyingElement.values)
+RATING_FIELDS = (
+    _text("element"),
+    FileField("score", Kind.INTEGER),
+    _text("comment"),
+)
+RATING_KEYS = tuple(f.name for f in RATING_FIELDS)
+RECOMMENDATION_FIELDS = (
+    _text("verdict"),
+    _text("conditions"),
+    FileField("defer_until", Kind.DATE),
+    _text("other_provider"),
+    _text("rationale"),
+)
+RECOMMENDATION_KEYS = tuple(f.name for f in RECOMMENDATION_FIELDS)
 
 
 def _check_specs() -> None:
@@ -207,6 +241,12 @@ def _check_specs() -> None:
         if spec.rows:
             for file_field in spec.rows.fields:
                 spec.rows.model._meta.get_field(file_field.name)
+    for model, fields in (
+        (BuyingRating, RATING_FIELDS),
+        (Recommendation, RECOMMENDATION_FIELDS),
+    ):
+        for file_field in fields:
+            model._meta.get_field(file_field.name)
 
 
 _check_specs()

@@ -314,8 +314,15 @@ def full_case(db):
 def test_export_writes_the_format(full_case):
     document = export_case(full_case)
 
-    assert list(document) == ["format", "version", "case", "organisations", "stages"]
-    assert (document["format"], document["version"]) == ("nine-stage-business-case", 1)
+    assert list(document) == [
+        "format",
+        "version",
+        "case",
+        "organisations",
+        "stages",
+        "decision",
+    ]
+    assert (document["format"], document["version"]) == ("nine-stage-business-case", 2)
     assert list(document["stages"]) == [stage.key for stage in STAGES]
     assert document["case"] == {
         "title": "Direct-to-site delivery",
@@ -444,6 +451,7 @@ def test_every_item_field_is_in_the_format():
         "created_by",
         "updated_by",
         "extra",
+        "version",  # the compare-and-swap counter: a new item starts again at 1
     }
     for stage in STAGES:
         meta = stage.model._meta
@@ -974,7 +982,12 @@ BAD_DOCUMENTS = {
         'must be "nine-stage-business-case"',
     ),
     "missing format": (_delete(["format"]), "format", "it is missing"),
-    "version 2": (_set(["version"], 2), "version", "version 2 is not supported"),
+    "version 3": (
+        _set(["version"], 3),
+        "version",
+        "version 3 is not supported (this product reads 1, 2)",
+    ),
+    "version 0": (_set(["version"], 0), "version", "version 0 is not supported"),
     "version as string": (_set(["version"], "1"), "version", "must be a whole number"),
     "missing version": (_delete(["version"]), "version", "is required"),
     "too-long title": (
