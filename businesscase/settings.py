@@ -138,6 +138,7 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="none")
 ACCOUNT_RATE_LIMITS = {"login_failed": "200/m/ip,5/5m/key"}
 ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True  # invited people may have no password
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "cases:dashboard"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"

@@ -924,7 +924,9 @@ STAGE_NOTES: dict[str, tuple[str, str]] = {
     ),
 }
 
-AGREED_STAGES: tuple[str, ...] = ("models", "changes")  # agreed by the client
+# Signed off by both sides, so agreed: Maria for the client, Anna for the seller.
+AGREED_STAGES: tuple[str, ...] = ("models", "changes")
+AGREED_BY: tuple[str, ...] = ("maria", "anna")
 
 # --- The decision view ----------------------------------------------------------------
 
@@ -1105,9 +1107,10 @@ def _build(case: Case, users: dict[str, Any]) -> None:
             case=case, stage=BY_KEY[stage_key], notes=notes, user=users[by]
         )
     for stage_key in AGREED_STAGES:
-        services.set_stage_agreed(
-            case=case, stage=BY_KEY[stage_key], agreed=True, user=users["maria"]
-        )
+        for signer in AGREED_BY:
+            services.sign_off_stage(
+                case=case, stage=BY_KEY[stage_key], user=users[signer]
+            )
 
     for side, (by, ratings) in BUYING_VIEW.items():
         services.save_buying_ratings(

@@ -221,11 +221,18 @@ class ImportCaseForm(forms.Form):
 class ItemForm(forms.ModelForm):
     """Base of every stage item's form: knows its case, validates against it."""
 
+    # The item's version when the edit form was opened, posted back so the save
+    # is refused if someone else saved in between (compare-and-swap in
+    # services.save_item). Not required: a new item has none.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
     def __init__(self, *args, case: Case, **kwargs):
         self.case = case
         super().__init__(*args, **kwargs)
         if self.instance.case_id is None:
             self.instance.case = case
+        elif self.instance.pk:
+            self.initial["version"] = self.instance.version
         self.helper = _helper()
         for field in self.fields.values():
             if isinstance(field.widget, forms.Textarea):
@@ -234,6 +241,11 @@ class ItemForm(forms.ModelForm):
     def related_changes(self) -> dict:
         """What the service writes besides the item's own row (links, years)."""
         return {}
+
+    @property
+    def expected_version(self) -> int | None:
+        """The version this edit started from (None for a new item)."""
+        return self.cleaned_data.get("version") if self.instance.pk else None
 
     def _get_validation_exclusions(self):
         # The case is not a form field, but the item's unique constraints name it
@@ -658,6 +670,8 @@ class RecommendationForm(forms.ModelForm):
 
 
 class StageNotesForm(forms.Form):
+    # The stage record's version when the notes were opened (see ItemForm).
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
     notes = forms.CharField(
         required=False,
         max_length=4000,

@@ -280,13 +280,24 @@ def _risks(case: Case, counts: dict[str, int]) -> list[HealthIssue]:
 def client_share(case: Case) -> Decimal | None:
     """The share of the case's items written by client-side members, or None
     while no item records its author. One query for all nine stages."""
-    client_members = Membership.objects.filter(case=case, side=Side.CLIENT).values("user_id")
+    client_members = Membership.objects.filter(case=case, side=Side.CLIENT).values(
+        "user_id"
+    )
     annotations = {}
     for stage in STAGES:
-        items = stage.model.objects.filter(case=OuterRef("pk"), created_by__isnull=False)
+        items = stage.model.objects.filter(
+            case=OuterRef("pk"), created_by__isnull=False
+        )
         annotations[f"a_{stage.key}"] = _count(items)
-        annotations[f"c_{stage.key}"] = _count(items.filter(created_by__in=client_members))
-    row = Case.objects.filter(pk=case.pk).annotate(**annotations).values(*annotations).get()
+        annotations[f"c_{stage.key}"] = _count(
+            items.filter(created_by__in=client_members)
+        )
+    row = (
+        Case.objects.filter(pk=case.pk)
+        .annotate(**annotations)
+        .values(*annotations)
+        .get()
+    )
     authored = sum(row[f"a_{s.key}"] for s in STAGES)
     if not authored:
         return None

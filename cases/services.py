@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Max
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.db.models import F, Max
 
 from ecosystem.models import Organisation, OrganisationKind
 
@@ -27,7 +27,53 @@ from .models import (
     StageRecord,
     StageStatus,
 )
+from .models.case import display_name
+from .models.choices import CaseStatus
+from .models.cocreation import CaseStatusChange, Comment, StageSignOff
 from .stages import STAGES, Stage
+
+
+class EditConflict(Exception):
+    """A save refused because someone else saved the same item (or stage notes)
+    after this edit began: nothing was written, nothing was overwritten.
+
+    `current` is the row as it is now, to show next to the refused edit; it is
+    None when the item was deleted in the meantime.
+    """
+
+    def __init__(self, current: models.Model | None):
+        self.current = current
+        super().__init__(
+            "It was deleted while you were editing it."
+            if current is None
+            else "Someone else saved it while you were editing it."
+        )
+
+    @property
+    def deleted(self) -> bool:
+        return self.current is None
+
+
+def _claim_version(
+    model: type[models.Model], pk: int, expected_version: int | None
+) -> int:
+    """Compare-and-swap on a row's version: `UPDATE ... SET version = version + 1
+    WHERE pk = X AND version = V`. No row updated means someone else saved (or
+    deleted) it since version V was read, and the caller's edit is refused.
+
+    Run inside the caller's transaction: the updated row stays locked until it
+    commits, so the rest of the save cannot interleave with another one.
+    Without an expected version (a new item's first save, the file import)
+    the version is bumped unconditionally. Returns the new version.
+    """
+    rows = model._default_manager.filter(pk=pk)
+    if expected_version is not None:
+        rows = rows.filter(version=expected_version)
+    if rows.update(version=F("version") + 1) == 0:
+        raise EditConflict(model._default_manager.filter(pk=pk).first())
+    if expected_version is not None:
+        return expected_version + 1
+    return model._default_manager.values_list("version", flat=True).get(pk=pk)
 
 
 def get_or_create_organisation(
@@ -107,16 +153,38 @@ def update_case_settings(*, case: Case, user, **fields) -> Case:
     return case
 
 
-def _sync_stage_status(*, case: Case, stage: Stage, user) -> None:
-    """Empty <-> in progress follows the items. A change to an agreed stage
-    reopens it: what was agreed is no longer what is written."""
+def _sync_stage_status(
+    *,
+    case: Case,
+    stage: Stage,
+    user,
+    item: StageItem | None = None,
+    change: str = "changed",
+) -> None:
+    """Empty <-> in progress follows the items. A change to an item clears the
+    stage's sign-offs and reopens an agreed stage: what was signed is no longer
+    what is written. `item` and `change` ("added", "changed", "deleted") word
+    the reason kept in the stage record's history."""
+    record = _locked_record(case, stage)
     has_items = stage.model.objects.filter(case=case).exists()
-    record, _ = StageRecord.objects.get_or_create(case=case, stage=stage.slug)
     status = StageStatus.IN_PROGRESS if has_items else StageStatus.EMPTY
-    if record.status != status:
-        record.status = status
-        record.updated_by = user
-        record.save(update_fields=["status", "updated_by", "updated_at"])
+    cleared, _ = StageSignOff.objects.filter(case=case, stage=stage.slug).delete()
+    if record.status == status and not cleared:
+        return
+    was_agreed = record.status == StageStatus.AGREED
+    who = display_name(user)
+    what = None if item is None else str(item)
+    verb = change if item is not None else "changed the items"
+    reason = None
+    if was_agreed:
+        reason = _reason(f"Reopened: {who} {verb}", what)
+    elif cleared:
+        reason = _reason(f"Sign-off cleared: {who} {verb}", what)
+    _save_status(record, status, user, reason)
+    if was_agreed:
+        _reopen_case_if_agreed(
+            case=case, user=user, note=f"Stage {stage.number} reopened. {reason}"
+        )
 
 
 @transaction.atomic
@@ -130,14 +198,23 @@ def save_item(
     yearly: list | None = None,
     yearly_cost: list | None = None,
     new_organisation: tuple[str, str] | None = None,
+    expected_version: int | None = None,
 ) -> StageItem:
     """Create or update one stage item with its links and yearly rows.
 
     The item has been validated (by its form or the import); links are checked
     again here because a tampered request must not tie two cases together.
+
+    `expected_version` is the version the edit started from: if someone else
+    saved or deleted the item since, EditConflict is raised and nothing is
+    written. New items have none.
     """
     if item.case_id != case.pk:
         raise ValidationError("This item belongs to another case.")
+    is_new = item.pk is None
+    if not is_new:
+        # First, so a refused edit writes nothing (not even a new organisation).
+        item.version = _claim_version(type(item), item.pk, expected_version)
     if new_organisation is not None:
         name, kind = new_organisation
         parent = case.client if kind == OrganisationKind.BUSINESS_UNIT else None
@@ -151,13 +228,15 @@ def save_item(
             .exists()
         ):
             raise ValidationError("This organisation is already in the ecosystem.")
-    is_new = item.pk is None
     if is_new:
         item.created_by = user
         last = stage.model.objects.filter(case=case).aggregate(m=Max("position"))["m"]
         item.position = 0 if last is None else last + 1
     item.updated_by = user
-    item.save()
+    # The history row names the person even outside a request (threads, tasks).
+    item._history_user = user
+    # force_update: an item deleted meanwhile must not come back as a new row.
+    item.save(force_update=not is_new)
     if drives is not None:
         item.check_links(drives)
         item.drives.set(drives)
@@ -170,7 +249,13 @@ def save_item(
         for row in rows:
             setattr(row, parent_field, item)
         manager.model.objects.bulk_create(rows)
-    _sync_stage_status(case=case, stage=stage, user=user)
+    _sync_stage_status(
+        case=case,
+        stage=stage,
+        user=user,
+        item=item,
+        change="added" if is_new else "changed",
+    )
     return item
 
 
@@ -178,33 +263,33 @@ def save_item(
 def delete_item(*, case: Case, stage: Stage, item: StageItem, user) -> None:
     if item.case_id != case.pk:
         raise ValidationError("This item belongs to another case.")
+    # Recorded in the history, so whoever was editing it is told who deleted it.
+    item._history_user = user
     item.delete()
-    _sync_stage_status(case=case, stage=stage, user=user)
+    _sync_stage_status(case=case, stage=stage, user=user, item=item, change="deleted")
 
 
 @transaction.atomic
-def update_stage_notes(*, case: Case, stage: Stage, notes: str, user) -> StageRecord:
+def update_stage_notes(
+    *,
+    case: Case,
+    stage: Stage,
+    notes: str,
+    user,
+    expected_version: int | None = None,
+) -> StageRecord:
+    """Save a stage's notes. `expected_version` is the record's version the
+    edit started from; EditConflict if someone else saved the notes since."""
     record, _ = StageRecord.objects.get_or_create(case=case, stage=stage.slug)
+    _claim_version(StageRecord, record.pk, expected_version)
+    # Read again under the claim: the status may have moved since, and only the
+    # notes are ours to write.
+    record = StageRecord.objects.get(pk=record.pk)
     record.notes = notes
     record.updated_by = user
     record.full_clean()
-    record.save()
-    return record
-
-
-@transaction.atomic
-def set_stage_agreed(*, case: Case, stage: Stage, agreed: bool, user) -> StageRecord:
-    """Mark a stage agreed (or reopen it). An empty stage cannot be agreed."""
-    record, _ = StageRecord.objects.get_or_create(case=case, stage=stage.slug)
-    has_items = stage.model.objects.filter(case=case).exists()
-    if agreed and not has_items:
-        raise ValidationError("An empty stage cannot be agreed: add its items first.")
-    if agreed:
-        record.status = StageStatus.AGREED
-    else:
-        record.status = StageStatus.IN_PROGRESS if has_items else StageStatus.EMPTY
-    record.updated_by = user
-    record.save()
+    record._history_user = user
+    record.save(update_fields=["notes", "updated_by", "updated_at", "version"])
     return record
 
 
@@ -279,3 +364,211 @@ def record_recommendation(*, case: Case, user, **fields) -> Recommendation:
     recommendation.full_clean()
     recommendation.save()
     return recommendation
+
+
+# --- Agreement: sign-offs, comments, the case's status ---------------------------
+
+# The two sides whose agreement makes a stage agreed; partners advise, they do
+# not sign.
+SIGNING_SIDES: tuple[str, ...] = (Side.CLIENT, Side.SELLER)
+
+# The case's status pipeline: every move goes through change_case_status() and
+# must be listed here. Moving back (in review -> draft, agreed -> in review,
+# archived -> draft) is allowed so a case can be reopened or restored.
+CASE_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    CaseStatus.DRAFT: (CaseStatus.IN_REVIEW,),
+    CaseStatus.IN_REVIEW: (CaseStatus.AGREED, CaseStatus.DRAFT),
+    CaseStatus.AGREED: (CaseStatus.ARCHIVED, CaseStatus.IN_REVIEW),
+    CaseStatus.ARCHIVED: (CaseStatus.DRAFT,),
+}
+
+REASON_MAX = 100  # simple-history's history_change_reason is a CharField(100)
+
+
+def _reason(text: str, quoted: str | None = None) -> str:
+    """A history change reason that fits its column: the quoted item name is what
+    gets shortened, so who did what always survives."""
+    if quoted is None:
+        return text[:REASON_MAX]
+    full = f"{text} '{quoted}'"
+    if len(full) <= REASON_MAX:
+        return full
+    room = max(REASON_MAX - len(text) - 4, 0)  # a space, two quotes, an ellipsis
+    return f"{text} '{quoted[:room]}…'"[:REASON_MAX]
+
+
+def _locked_record(case: Case, stage: Stage) -> StageRecord:
+    """The stage record, locked until the caller's transaction ends, so two
+    sign-offs (or a sign-off and an edit) arriving together are decided in turn."""
+    record, _ = StageRecord.objects.select_for_update().get_or_create(
+        case=case, stage=stage.slug
+    )
+    return record
+
+
+def _save_status(record: StageRecord, status: str, user, reason: str | None) -> None:
+    record.status = status
+    record.updated_by = user
+    record._change_reason = reason
+    record._history_user = user  # named in the history outside a request too
+    # Only these fields: the notes (and their version) belong to the notes editor.
+    record.save(update_fields=["status", "updated_by", "updated_at"])
+
+
+def _reopen_case_if_agreed(*, case: Case, user, note: str) -> None:
+    """An agreed case whose stage reopens is no longer agreed: back to review,
+    through the one status method, so the move is in the case's history too."""
+    current = Case.objects.filter(pk=case.pk).values_list("status", flat=True).first()
+    if current == CaseStatus.AGREED:
+        change_case_status(
+            case=case, to_status=CaseStatus.IN_REVIEW, user=user, note=note
+        )
+
+
+def signing_membership(case: Case, user) -> Membership:
+    """The user's membership if they may sign off stages for their side: an editor
+    (facilitator or contributor) of the client or the seller side."""
+    membership = getattr(case, "membership", None)
+    if membership is None or membership.user_id != getattr(user, "pk", None):
+        membership = Membership.objects.filter(case=case, user=user).first()
+    if (
+        membership is None
+        or not membership.can_edit
+        or membership.side not in SIGNING_SIDES
+    ):
+        raise PermissionDenied(
+            "Only a facilitator or contributor of the client or the seller side "
+            "can sign off a stage."
+        )
+    return membership
+
+
+@transaction.atomic
+def sign_off_stage(*, case: Case, stage: Stage, user) -> StageSignOff:
+    """Sign a stage off for the user's side. When the client and the seller have
+    both signed, the stage is agreed. An empty stage cannot be signed off."""
+    membership = signing_membership(case, user)
+    record = _locked_record(case, stage)
+    if not stage.model.objects.filter(case=case).exists():
+        raise ValidationError(
+            "An empty stage cannot be signed off: add its items first."
+        )
+    existing = (
+        StageSignOff.objects.filter(case=case, stage=stage.slug, side=membership.side)
+        .select_related("user")
+        .first()
+    )
+    if existing is not None:
+        raise ValidationError(
+            f"The {membership.get_side_display().lower()} side has already signed "
+            f"off this stage ({display_name(existing.user)})."
+        )
+    sign_off = StageSignOff.objects.create(
+        case=case, stage=stage.slug, side=membership.side, user=user
+    )
+    signed = {
+        s.side: s
+        for s in StageSignOff.objects.filter(case=case, stage=stage.slug)
+        .select_related("user")
+        .order_by("signed_at")
+    }
+    if set(SIGNING_SIDES) <= set(signed) and record.status != StageStatus.AGREED:
+        names = " and ".join(
+            f"{display_name(signed[side].user)} ({side})" for side in SIGNING_SIDES
+        )
+        _save_status(record, StageStatus.AGREED, user, _reason(f"Agreed: {names}"))
+    return sign_off
+
+
+@transaction.atomic
+def withdraw_sign_off(*, case: Case, stage: Stage, user) -> None:
+    """Withdraw the sign-off of the user's own side; an agreed stage reopens."""
+    membership = signing_membership(case, user)
+    record = _locked_record(case, stage)
+    deleted, _ = StageSignOff.objects.filter(
+        case=case, stage=stage.slug, side=membership.side
+    ).delete()
+    side = membership.get_side_display().lower()
+    if not deleted:
+        raise ValidationError(f"The {side} side has not signed off this stage.")
+    if record.status == StageStatus.AGREED:
+        has_items = stage.model.objects.filter(case=case).exists()
+        reason = _reason(f"Reopened: {display_name(user)} withdrew the {side} sign-off")
+        _save_status(
+            record,
+            StageStatus.IN_PROGRESS if has_items else StageStatus.EMPTY,
+            user,
+            reason,
+        )
+        _reopen_case_if_agreed(
+            case=case, user=user, note=f"Stage {stage.number} reopened. {reason}"
+        )
+
+
+@transaction.atomic
+def add_comment(*, case: Case, stage: Stage, user, text: str) -> Comment:
+    """A comment beside a stage, by any member (viewers too), with their side."""
+    membership = Membership.objects.filter(case=case, user=user).first()
+    if membership is None:
+        raise PermissionDenied("Only members of the case can comment.")
+    comment = Comment(
+        case=case, stage=stage.slug, author=user, side=membership.side, text=text
+    )
+    comment.full_clean()
+    comment.save()
+    return comment
+
+
+def allowed_case_transitions(case: Case) -> tuple[str, ...]:
+    return CASE_TRANSITIONS.get(case.status, ())
+
+
+def agreed_stage_count(case: Case) -> int:
+    return StageRecord.objects.filter(
+        case=case, status=StageStatus.AGREED, stage__in=[s.slug for s in STAGES]
+    ).count()
+
+
+@transaction.atomic
+def change_case_status(
+    *, case: Case, to_status: str, user, note: str = ""
+) -> CaseStatusChange:
+    """The one way a case's status moves: checked against CASE_TRANSITIONS (and,
+    to agree the case, all nine stages agreed), recorded as a CaseStatusChange.
+    Who may ask is the caller's business (views: facilitators only)."""
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    from_status = locked.status
+    if to_status not in CaseStatus.values:
+        raise ValidationError(f"“{to_status}” is not a status a case can have.")
+    here, there = CaseStatus(from_status).label, CaseStatus(to_status).label
+    allowed = CASE_TRANSITIONS.get(from_status, ())
+    if to_status not in allowed:
+        options = " or ".join(CaseStatus(s).label.lower() for s in allowed)
+        if to_status == from_status:
+            raise ValidationError(f"The case is already {here.lower()}.")
+        raise ValidationError(
+            f"A case cannot move from {here.lower()} to {there.lower()}: "
+            f"from {here.lower()} it can only move to {options}."
+        )
+    if to_status == CaseStatus.AGREED:
+        agreed = agreed_stage_count(case)
+        if agreed < len(STAGES):
+            raise ValidationError(
+                f"The case can be agreed only when all {len(STAGES)} stages are "
+                f"agreed; {agreed} of {len(STAGES)} are."
+            )
+    locked.status = to_status
+    locked._change_reason = _reason(f"Status: {here} -> {there}")
+    locked._history_user = user
+    locked.save(update_fields=["status", "updated_at"])
+    case.status = to_status
+    change = CaseStatusChange(
+        case=locked,
+        from_status=from_status,
+        to_status=to_status,
+        changed_by=user,
+        note=note,
+    )
+    change.full_clean()
+    change.save()
+    return change

@@ -16,6 +16,7 @@ urlpatterns = [
     path(case, views.overview, name="overview"),
     path(case + "settings/", views.case_settings, name="settings"),
     path(case + "export.json", views.case_export, name="export"),
+    path(case + "activity/", views.activity_page, name="activity"),
     path(case + "members/", views.members, name="members"),
     path(
         case + "members/<int:membership_id>/", views.member_update, name="member_update"
@@ -25,6 +26,19 @@ urlpatterns = [
         views.member_remove,
         name="member_remove",
     ),
+    path(case + "invitations/", views.invite, name="invite"),
+    path(
+        case + "invitations/<int:invitation_id>/resend/",
+        views.invitation_resend,
+        name="invitation_resend",
+    ),
+    path(
+        case + "invitations/<int:invitation_id>/withdraw/",
+        views.invitation_withdraw,
+        name="invitation_withdraw",
+    ),
+    # Public: the emailed link. The token alone names the case.
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation"),
     path(case + "numbers/", views.numbers, name="numbers"),
     path(case + "summary.json", views.summary_json, name="summary_json"),
     path(case + "decision/", views.decision, name="decision"),
@@ -42,9 +56,18 @@ urlpatterns = [
         name="export_download",
     ),
     path(stage, views.stage_page, name="stage"),
+    path(stage + "changes/", views.stage_changes, name="stage_changes"),
+    path(case + "present/<slug:stage_slug>/", views.presenter, name="presenter"),
     path(stage + "items/", views.item_create, name="item_create"),
     path(stage + "notes/", views.stage_notes, name="stage_notes"),
-    path(stage + "agreement/", views.stage_agreement, name="stage_agreement"),
+    path(stage + "sign-off/", views.stage_sign_off, name="stage_sign_off"),
+    path(
+        stage + "sign-off/withdraw/",
+        views.stage_sign_off_withdraw,
+        name="stage_sign_off_withdraw",
+    ),
+    path(stage + "comments/", views.stage_comments, name="stage_comments"),
+    path(case + "status/", views.case_status, name="case_status"),
     path(item, views.item_detail, name="item_detail"),
     path(item + "edit/", views.item_edit, name="item_edit"),
     path(item + "delete/", views.item_delete, name="item_delete"),

@@ -3,6 +3,13 @@
 (`decision`). Each view starts with the access helper, validates with a form,
 writes through a service, and answers htmx with a partial of the same template."""
 
+from .activity import activity_page
+from .agreement import (
+    case_status,
+    stage_comments,
+    stage_sign_off,
+    stage_sign_off_withdraw,
+)
 from .cases import (
     case_export,
     case_import,
@@ -23,21 +30,29 @@ from .decision import (
     summary_json,
 )
 from .exports import export_download, export_status, exports_page
+from .invitations import (
+    invitation_accept,
+    invitation_resend,
+    invitation_withdraw,
+    invite,
+)
+from .presenter import presenter, stage_changes
 from .stages import (
     item_create,
     item_delete,
     item_detail,
     item_edit,
-    stage_agreement,
     stage_notes,
     stage_page,
 )
 
 __all__ = [
+    "activity_page",
     "case_export",
     "case_import",
     "case_new",
     "case_settings",
+    "case_status",
     "dashboard",
     "decision",
     "decision_ratings",
@@ -46,6 +61,10 @@ __all__ = [
     "export_status",
     "exports_page",
     "healthz",
+    "invitation_accept",
+    "invitation_resend",
+    "invitation_withdraw",
+    "invite",
     "item_create",
     "item_delete",
     "item_detail",
@@ -55,8 +74,12 @@ __all__ = [
     "members",
     "numbers",
     "overview",
-    "stage_agreement",
+    "presenter",
+    "stage_changes",
+    "stage_comments",
     "stage_notes",
     "stage_page",
+    "stage_sign_off",
+    "stage_sign_off_withdraw",
     "summary_json",
 ]

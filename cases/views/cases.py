@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import figures, health, portability, services
+from .. import activity, figures, health, portability, services
 from ..access import get_case_for_user
 from ..forms import (
     CaseSettingsForm,
@@ -116,8 +116,13 @@ def case_import(request: HttpRequest) -> HttpResponse:
 def overview(request: HttpRequest, case_id: int) -> HttpResponse:
     case = get_case_for_user(request.user, case_id)
     nav = _stage_nav(case)
-    members = case.memberships.select_related("user").order_by(
-        "side", "role", "user__email"
+    # Annotated with each person's items and edits: the balance costs no query.
+    members = list(
+        activity.with_contributions(
+            case.memberships.select_related("user").order_by(
+                "side", "role", "user__email"
+            )
+        )
     )
     context = {
         "case": case,
@@ -129,6 +134,7 @@ def overview(request: HttpRequest, case_id: int) -> HttpResponse:
         .select_related("recorded_by")
         .first(),
         "health": health.check(case, figures.compute(case)),
+        "balance": activity.balance(members),
     }
     return render(request, "cases/overview.html", context)
 

@@ -46,6 +46,39 @@
     window.scrollTo({ top: 0, behavior: "smooth" });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { syncInvestmentKind(document); });
+  // Live pages: ask "changed since <token>?" every few seconds while the tab is
+  // visible; swap in the new items only when the answer is yes (200, not 204),
+  // and never while the user has an edit form open in the list.
+  function startPolling(root) {
+    root.querySelectorAll("[data-poll-url]").forEach(function (poller) {
+      if (poller.dataset.polling) return;
+      poller.dataset.polling = "1";
+      var busy = false;
+      setInterval(function () {
+        if (busy || document.visibilityState !== "visible") return;
+        var target = document.querySelector(poller.dataset.pollTarget);
+        if (!target || target.querySelector("form")) return;
+        var url = poller.dataset.pollUrl;
+        url += (url.indexOf("?") >= 0 ? "&" : "?") + "since=" + encodeURIComponent(poller.dataset.pollToken || "");
+        busy = true;
+        fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+          .then(function (response) {
+            var token = response.headers.get("X-Changes-Token");
+            if (token) poller.dataset.pollToken = token;
+            if (response.status !== 200) return null;
+            return response.text();
+          })
+          .then(function (html) {
+            if (html && target.isConnected && !target.querySelector("form")) {
+              htmx.swap(target, html, { swapStyle: "outerHTML" });
+            }
+          })
+          .catch(function () { /* offline for a moment: try again next time */ })
+          .finally(function () { busy = false; });
+      }, parseInt(poller.dataset.pollMs || "2000", 10));
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { syncInvestmentKind(document); startPolling(document); });
   document.addEventListener("htmx:afterSettle", function (event) { syncInvestmentKind(event.target); });
 })();

@@ -7,9 +7,10 @@ line in ENDPOINTS:
 - anonymous: sent to the login page, with the way back;
 - outsider (logged in, not a member): 404, the same as for a case id that does
   not exist, so a guessed id reveals nothing;
-- viewer: reads; 403 on every write, with nothing changed;
+- viewer: reads and comments; 403 on every write, with nothing changed;
 - contributor (client or partner side): reads and edits items and notes; 403 on
-  the settings, the members and the stage agreement;
+  the settings, the members and the case's status;
+- sign-off: editors of the client or the seller side; a partner gets 403;
 - facilitator: everything.
 """
 
@@ -31,6 +32,7 @@ from ..factories import CaseFactory, ClientFactory, MembershipFactory, UserFacto
 from .test_stage_views import HTMX, create_data, edit_data, make_item
 
 READ, WRITE, MANAGE = "read", "write", "manage"
+SIGN = "sign"  # an editor of the client or the seller side
 
 
 @dataclass
@@ -166,12 +168,22 @@ ENDPOINTS = [
         data=lambda w, s: {"notes": "Next: pilot"},
         ok=302,
     ),
+    *per_stage("stage_sign_off", "post", SIGN, _stage, ok=302),
+    *per_stage("stage_comments", "get", READ, _stage, headers=HTMX),
     *per_stage(
-        "stage_agreement",
+        "stage_comments",
+        "post",
+        READ,
+        _stage,
+        data=lambda w, s: {"text": "Looks right to us"},
+        ok=302,
+    ),
+    Endpoint(
+        "case_status",
         "post",
         MANAGE,
-        _stage,
-        data=lambda w, s: {"agreed": "1"},
+        _case,
+        data=lambda w, s: {"to_status": "in_review"},
         ok=302,
     ),
 ]
@@ -243,9 +255,9 @@ def _without_csrf(response) -> str:
 
 ALLOWED = {
     "viewer": {READ},
-    "client_contributor": {READ, WRITE},
+    "client_contributor": {READ, WRITE, SIGN},
     "partner": {READ, WRITE},
-    "facilitator": {READ, WRITE, MANAGE},
+    "facilitator": {READ, WRITE, MANAGE, SIGN},
 }
 
 
@@ -279,6 +291,8 @@ def test_viewer_sees_no_edit_controls(world, viewer, as_user):
         )
         assert "/edit/" not in html
         assert "/delete/" not in html
+        assert "/sign-off/" not in html
+        assert reverse("cases:stage_comments", args=[world.case.pk, stage.slug]) in html
 
 
 def test_viewer_sees_the_people_but_no_forms_to_change_them(world, viewer, as_user):
@@ -294,7 +308,11 @@ def test_contributor_sees_no_management_controls(world, client_contributor, as_u
     overview = browser.get(reverse("cases:overview", args=[world.case.pk])).content
     stage = browser.get(reverse("cases:stage", args=[world.case.pk, "changes"])).content
     assert reverse("cases:settings", args=[world.case.pk]).encode() not in overview
-    assert b"Mark stage agreed" not in stage
+    assert reverse("cases:case_status", args=[world.case.pk]).encode() not in overview
+    assert (
+        reverse("cases:stage_sign_off", args=[world.case.pk, "changes"]).encode()
+        in stage
+    )
     assert (
         reverse("cases:item_create", args=[world.case.pk, "changes"]).encode() in stage
     )
@@ -339,7 +357,15 @@ def test_membership_of_another_case_is_not_found(name, world, facilitator, as_us
 
 
 @pytest.mark.parametrize(
-    "name", ["stage", "item_create", "stage_notes", "stage_agreement"]
+    "name",
+    [
+        "stage",
+        "item_create",
+        "stage_notes",
+        "stage_sign_off",
+        "stage_sign_off_withdraw",
+        "stage_comments",
+    ],
 )
 def test_unknown_stage_is_not_found(name, world, facilitator, as_user):
     url = reverse(f"cases:{name}", args=[world.case.pk, "no-such-stage"])

@@ -288,26 +288,33 @@ def test_recent_unfinished_export_is_not_stuck(case, facilitator):
 
 @pytest.fixture
 def broker_down():
-    """Point the Celery app at a closed port, as when Redis is down."""
+    """Point the Celery app at a closed port, as when Redis is down. The app's
+    real connection pools are set aside, not closed, and put back afterwards."""
     from businesscase.celery import app
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         closed_port = sock.getsockname()[1]
 
-    def drop_connections():
-        if app._pool is not None:
-            app._pool.force_close_all()
-            app._pool = None
-        app.amqp._producer_pool = None
-
-    saved = app.conf.broker_url, app.conf.broker_transport_options
-    drop_connections()
+    saved = (
+        app.conf.broker_url,
+        app.conf.broker_transport_options,
+        app._pool,
+        app.amqp._producer_pool,
+    )
+    app._pool = None
+    app.amqp._producer_pool = None
     app.conf.broker_url = f"redis://127.0.0.1:{closed_port}/0"
     app.conf.broker_transport_options = {}
     yield
-    drop_connections()
-    app.conf.broker_url, app.conf.broker_transport_options = saved
+    if app._pool is not None:
+        app._pool.force_close_all()
+    (
+        app.conf.broker_url,
+        app.conf.broker_transport_options,
+        app._pool,
+        app.amqp._producer_pool,
+    ) = saved
 
 
 def test_broker_down_gives_a_clear_message_and_the_app_works_on(

@@ -31,6 +31,7 @@ from cases.models import (
     Role,
     Side,
     StageRecord,
+    StageSignOff,
     StageStatus,
 )
 from cases.stages import BY_SLUG, STAGES
@@ -1174,17 +1175,22 @@ def test_stage_status_follows_the_items(case, editor):
     assert status_of(case, "changes") == StageStatus.EMPTY
 
 
+def sign_off(browser, case, slug, **kwargs):
+    return browser.post(reverse("cases:stage_sign_off", args=[case.pk, slug]), **kwargs)
+
+
 @pytest.mark.parametrize("change", ["add", "edit", "delete"])
 def test_agreed_stage_reopens_on_a_later_change(
     change, case, facilitator, client_contributor, as_user
 ):
     first = make_item("risks-of-acting", case)
     second = make_item("risks-of-acting", case)
-    agree = reverse("cases:stage_agreement", args=[case.pk, "risks-of-acting"])
-    as_user(facilitator).post(agree, {"agreed": "1"})
+    sign_off(as_user(client_contributor), case, "risks-of-acting")
+    sign_off(as_user(facilitator), case, "risks-of-acting")
     assert status_of(case, "risks-of-acting") == StageStatus.AGREED
     page = text_of(as_user(facilitator).get(stage_url(case, "risks-of-acting")))
-    assert "Both sides have agreed this stage." in page
+    assert "Agreed by both sides" in page
+    assert "reopens it for agreement" in page
 
     browser = as_user(client_contributor)
     if change == "add":
@@ -1201,23 +1207,30 @@ def test_agreed_stage_reopens_on_a_later_change(
         browser.post(item_url("item_delete", case, "risks-of-acting", second))
 
     assert status_of(case, "risks-of-acting") == StageStatus.IN_PROGRESS
+    assert not StageSignOff.objects.filter(case=case).exists()
     page = text_of(browser.get(stage_url(case, "risks-of-acting")))
     assert "Stage 8 of 9 · In progress" in page
+    assert "Agreed by both sides" not in page
 
 
-def test_facilitator_can_reopen_an_agreed_stage(case, facilitator, as_user):
+def test_a_signer_can_withdraw_and_the_stage_reopens(
+    case, facilitator, client_contributor, as_user
+):
     make_item("benefits", case)
-    agree = reverse("cases:stage_agreement", args=[case.pk, "benefits"])
-    as_user(facilitator).post(agree, {"agreed": "1"})
-    as_user(facilitator).post(agree, {"agreed": "0"})
+    sign_off(as_user(client_contributor), case, "benefits")
+    sign_off(as_user(facilitator), case, "benefits")
+    assert status_of(case, "benefits") == StageStatus.AGREED
+    as_user(facilitator).post(
+        reverse("cases:stage_sign_off_withdraw", args=[case.pk, "benefits"])
+    )
     assert status_of(case, "benefits") == StageStatus.IN_PROGRESS
 
 
 def test_an_empty_stage_cannot_be_agreed(case, facilitator, as_user):
-    agree = reverse("cases:stage_agreement", args=[case.pk, "benefits"])
-    response = as_user(facilitator).post(agree, {"agreed": "1"}, follow=True)
-    assert "An empty stage cannot be agreed" in text_of(response)
+    response = sign_off(as_user(facilitator), case, "benefits", follow=True)
+    assert "An empty stage cannot be signed off" in text_of(response)
     assert status_of(case, "benefits") == StageStatus.EMPTY
+    assert not StageSignOff.objects.exists()
 
 
 def test_stage_notes_are_saved_and_shown_to_a_viewer(case, editor, viewer, as_user):

@@ -1,0 +1,91 @@
+"""Workshop mode: the presenter view for a projector, and the cheap "what changed
+since" endpoint that keeps it and every open stage page current."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from .. import live
+from ..access import get_case_for_user
+from ..models import Membership
+from ..stages import STAGES, get_stage
+from .common import _stage_nav
+
+POLL_SECONDS = 2
+
+
+def _room(case) -> list[Membership]:
+    """The members seen in the case in the last few seconds."""
+    present = live.present_user_ids(case)
+    if not present:
+        return []
+    return list(
+        Membership.objects.filter(case=case, user_id__in=present)
+        .select_related("user")
+        .order_by("side", "user__first_name")
+    )
+
+
+def _presenter_context(case, stage) -> dict:
+    index = STAGES.index(stage)
+    return {
+        "case": case,
+        "stage": stage,
+        "items": list(stage.items(case)),
+        "room": _room(case),
+        "previous": STAGES[index - 1] if index > 0 else None,
+        "next": STAGES[index + 1] if index + 1 < len(STAGES) else None,
+        "token": live.change_token(case, stage)
+        + ":"
+        + ".".join(str(uid) for uid in sorted(live.present_user_ids(case))),
+        "poll_ms": POLL_SECONDS * 1000,
+    }
+
+
+@login_required
+@require_GET
+def presenter(request: HttpRequest, case_id: int, stage_slug: str) -> HttpResponse:
+    """One stage at a time in large type, for the projector."""
+    case = get_case_for_user(request.user, case_id)
+    stage = get_stage(stage_slug)
+    live.mark_present(case, request.user, stage)
+    return render(request, "cases/presenter.html", _presenter_context(case, stage))
+
+
+@login_required
+@require_GET
+def stage_changes(request: HttpRequest, case_id: int, stage_slug: str) -> HttpResponse:
+    """204 when the stage has not changed since the client's token; otherwise the
+    stage's items as the asking page shows them, with the new token in the
+    X-Changes-Token header. Polled every few seconds by open pages."""
+    case = get_case_for_user(request.user, case_id)
+    stage = get_stage(stage_slug)
+    live.mark_present(case, request.user, stage)
+    token = live.change_token(case, stage)
+    if request.GET.get("view") == "presenter":
+        # The projector also shows who is in the room: a newcomer is a change.
+        token += ":" + ".".join(str(uid) for uid in sorted(live.present_user_ids(case)))
+    if request.GET.get("since") == token:
+        response = HttpResponse(status=204)
+    elif request.GET.get("view") == "presenter":
+        response = render(
+            request,
+            "cases/presenter.html#presenter-live",
+            _presenter_context(case, stage),
+        )
+    else:
+        context = {
+            "case": case,
+            "stage": stage,
+            "items": list(stage.items(case)),
+            "nav": _stage_nav(case),
+            "can_edit": case.membership.can_edit,
+            "token": token,
+        }
+        response = render(request, "cases/stage.html#live-items", context)
+    response["X-Changes-Token"] = token
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,65 @@
+"""Workshop mode in real browsers: the facilitator's projector and a client's
+laptop on the same case at the same time."""
+
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_presenter_view_shows_a_new_risk_within_3_seconds(
+    browser, live_server, demo_case
+):
+    facilitator = browser.new_context(
+        viewport={"width": 1600, "height": 900}
+    ).new_page()
+    log_in(facilitator, live_server, "anna.berg@northwind.example")
+    facilitator.goto(
+        f"{live_server.url}/cases/{demo_case.pk}/present/risks-of-not-acting/"
+    )
+    expect(
+        facilitator.get_by_role("heading", name="Risk of not acting")
+    ).to_be_visible()
+    presenter_url = facilitator.url
+
+    laptop = browser.new_context().new_page()
+    log_in(laptop, live_server, "maria.lopez@harbour.example")
+    laptop.goto(f"{live_server.url}/cases/{demo_case.pk}/stages/risks-of-not-acting/")
+    form = laptop.locator("#add-item form")
+    form.get_by_label("Title").fill("Our best dispatchers are headhunted")
+    form.get_by_label("Likelihood").select_option("4")
+    form.get_by_label("Impact").select_option("4")
+    form.get_by_role("button", name="Add risk").click()
+    added = time.monotonic()
+    expect(laptop.locator(".item-card", has_text="headhunted")).to_be_visible()
+
+    expect(facilitator.locator("#presenter-items")).to_contain_text(
+        "Our best dispatchers are headhunted", timeout=3000
+    )
+    assert time.monotonic() - added < 3
+    assert facilitator.url == presenter_url, "no reload: the same page updated itself"
+    expect(facilitator.locator("#room")).to_contain_text("Maria Lopez")
+
+
+def test_an_open_stage_page_shows_another_persons_item(browser, live_server, demo_case):
+    watcher = browser.new_context().new_page()
+    log_in(watcher, live_server, "david.chen@harbour.example")  # the CFO, a viewer
+    watcher.goto(f"{live_server.url}/cases/{demo_case.pk}/stages/changes/")
+    count_before = int(watcher.locator("#stage-count").inner_text())
+
+    editor = browser.new_context().new_page()
+    log_in(editor, live_server, "anna.berg@northwind.example")
+    editor.goto(f"{live_server.url}/cases/{demo_case.pk}/stages/changes/")
+    form = editor.locator("#add-item form")
+    form.get_by_label("Leg").select_option("people")
+    form.get_by_label("Title").fill("Pair planners with drivers for a week")
+    form.get_by_role("button", name="Add change").click()
+
+    expect(watcher.locator("#item-list")).to_contain_text(
+        "Pair planners with drivers for a week", timeout=3000
+    )
+    expect(watcher.locator("#stage-count")).to_have_text(str(count_before + 1))
