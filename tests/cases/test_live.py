@@ -109,3 +109,8 @@ def test_unknown_stage_is_404(as_user, case, viewer):
         .status_code
         == 404
     )
+
+
+def test_the_stage_page_links_to_its_presenter_view(as_user, case, viewer):
+    page = as_user(viewer).get(reverse("cases:stage", args=[case.pk, "ecosystem"])).text
+    assert reverse("cases:presenter", args=[case.pk, "ecosystem"]) in page
