@@ -5,18 +5,25 @@ from django.contrib import admin
 from .models import (
     Benefit,
     BenefitYear,
+    BuyingRating,
     Case,
+    CaseStatusChange,
     ChangeItem,
+    Comment,
     EcosystemParty,
     InactionCost,
     Investment,
+    Invitation,
     LaggingMetric,
     LeadingMetric,
     Membership,
     ModelChange,
+    PdfExport,
+    Recommendation,
     RiskOfActing,
     RiskOfNotActing,
     StageRecord,
+    StageSignOff,
 )
 
 
@@ -149,3 +156,76 @@ class RiskOfNotActingAdmin(ItemAdmin):
 @admin.register(InactionCost)
 class InactionCostAdmin(admin.ModelAdmin):
     list_display = ["risk", "year", "amount"]
+
+
+# --- Decision, exports and co-creation -------------------------------------------
+
+
+@admin.register(BuyingRating)
+class BuyingRatingAdmin(admin.ModelAdmin):
+    list_display = ["case", "side", "element", "score", "updated_at"]
+    list_filter = ["side", "element"]
+    search_fields = ["case__title", "comment"]
+
+
+@admin.register(Recommendation)
+class RecommendationAdmin(admin.ModelAdmin):
+    list_display = ["case", "verdict", "recorded_by", "recorded_at"]
+    list_filter = ["verdict"]
+    search_fields = ["case__title", "rationale"]
+
+
+@admin.register(PdfExport)
+class PdfExportAdmin(admin.ModelAdmin):
+    list_display = [
+        "case",
+        "status",
+        "paper_size",
+        "case_version",
+        "requested_by",
+        "requested_at",
+        "pages",
+    ]
+    list_filter = ["status", "paper_size"]
+    search_fields = ["case__title", "error"]
+    readonly_fields = [
+        "content_hash",
+        "worker",
+        "heartbeat_at",
+        "started_at",
+        "finished_at",
+    ]
+
+
+@admin.register(StageSignOff)
+class StageSignOffAdmin(admin.ModelAdmin):
+    list_display = ["case", "stage", "side", "user", "signed_at"]
+    list_filter = ["side", "stage"]
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = ["case", "stage", "author", "side", "created_at"]
+    list_filter = ["side", "stage"]
+    search_fields = ["case__title", "text"]
+
+
+@admin.register(CaseStatusChange)
+class CaseStatusChangeAdmin(admin.ModelAdmin):
+    list_display = ["case", "from_status", "to_status", "changed_by", "changed_at"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = [
+        "email",
+        "case",
+        "side",
+        "role",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "withdrawn_at",
+    ]
+    search_fields = ["email", "case__title"]
+    exclude = ["token_hash"]
