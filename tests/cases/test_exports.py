@@ -287,9 +287,11 @@ def test_recent_unfinished_export_is_not_stuck(case, facilitator):
 
 
 @pytest.fixture
-def broker_down():
+def broker_down(monkeypatch):
     """Point the Celery app at a closed port, as when Redis is down. The app's
-    real connection pools are set aside, not closed, and put back afterwards."""
+    real connection pools are set aside, not closed, and put back afterwards.
+    Celery prefers the CELERY_BROKER_URL environment variable to its config
+    (CI sets it for the Redis run), so both are pointed at the closed port."""
     from businesscase.celery import app
 
     with socket.socket() as sock:
@@ -304,7 +306,9 @@ def broker_down():
     )
     app._pool = None
     app.amqp._producer_pool = None
-    app.conf.broker_url = f"redis://127.0.0.1:{closed_port}/0"
+    closed = f"redis://127.0.0.1:{closed_port}/0"
+    monkeypatch.setenv("CELERY_BROKER_URL", closed)
+    app.conf.broker_url = closed
     app.conf.broker_transport_options = {}
     yield
     if app._pool is not None:
