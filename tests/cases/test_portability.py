@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import copy
 import io
 import json
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from cases.models import (
@@ -27,22 +23,28 @@ from cases.models import (
     LaggingMetric,
     LeadingMetric,
     Membership,
-    ModelChange,
-    RiskOfActing,
-    RiskOfNotActing,
     StageRecord,
 )
 from cases.portability import (
     CASE_FIELDS,
     ITEM_SPECS,
     CaseFormatError,
-    dump_json,
     export_case,
     import_case,
     import_case_file,
 )
 from cases.stages import STAGES
 from ecosystem.models import Organisation, OrganisationKind
+from tests.cases.portability_helpers import (
+    as_file,
+    assert_refused,
+    delete_at,
+    example,
+    export_query_count,
+    exported_text,
+    row_counts,
+    set_at,
+)
 from tests.factories import (
     BenefitFactory,
     BenefitYearFactory,
@@ -61,176 +63,9 @@ from tests.factories import (
     RiskOfActingFactory,
     RiskOfNotActingFactory,
     SellerFactory,
-    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def example() -> dict[str, Any]:
-    """The shared spec's example document, with its "..." filled in."""
-    return {
-        "format": "nine-stage-business-case",
-        "version": 1,
-        "case": {
-            "title": "Direct-to-site delivery for regional distribution",
-            "idea": "Ship from the central hub straight to building sites.",
-            "currency": "EUR",
-            "horizon_years": 5,
-            "discount_rate": "0.08",
-            "status": "draft",
-        },
-        "organisations": [
-            {"ref": "client", "name": "Harbour Building Supplies", "kind": "client"},
-            {"ref": "seller", "name": "Northwind Logistics Software", "kind": "seller"},
-            {
-                "ref": "ops",
-                "name": "Regional Operations",
-                "kind": "business_unit",
-                "parent": "client",
-            },
-            {"ref": "fastfreight", "name": "FastFreight Ltd", "kind": "partner"},
-        ],
-        "stages": {
-            "models": [
-                {
-                    "model": "operating",
-                    "today": "Regional warehouses deliver in two steps.",
-                    "future": "The hub delivers straight to site.",
-                    "rationale": "Two steps cost a day and a truck.",
-                }
-            ],
-            "changes": [
-                {
-                    "leg": "process",
-                    "title": "Plan routes per site",
-                    "description": "Routes are planned per building site, not per branch.",
-                    "owner": "Head of Logistics",
-                }
-            ],
-            "ecosystem": [
-                {
-                    "organisation": "ops",
-                    "role": "Runs the new routes",
-                    "responsibilities": "Dispatch and site contact",
-                    "commitment": "committed",
-                }
-            ],
-            "leading_metrics": [
-                {
-                    "ref": "L1",
-                    "name": "Orders shipped direct",
-                    "unit": "%",
-                    "baseline": "0",
-                    "target": "60",
-                    "target_date": "2028-06-30",
-                    "owner": "Head of Logistics",
-                    "frequency": "monthly",
-                    "source": "WMS report",
-                    "drives": ["G1"],
-                }
-            ],
-            "lagging_metrics": [
-                {
-                    "ref": "G1",
-                    "name": "Cost to serve per order",
-                    "unit": "EUR",
-                    "baseline": "41.50",
-                    "target": "33.00",
-                    "target_date": "2029-12-31",
-                    "owner": "CFO",
-                    "frequency": "quarterly",
-                    "source": "Finance",
-                }
-            ],
-            "benefits": [
-                {
-                    "title": "Lower cost to serve",
-                    "category": "cost",
-                    "metric": "G1",
-                    "owner": "CFO",
-                    "confidence": "medium",
-                    "description": "Fewer trucks and one handling step less.",
-                    "yearly": [
-                        {
-                            "year": 1,
-                            "low": "150000",
-                            "expected": "240000",
-                            "high": "310000",
-                        }
-                    ],
-                }
-            ],
-            "investments": [
-                {
-                    "title": "Routing platform licences",
-                    "kind": "opex",
-                    "organisation": "client",
-                    "year": 1,
-                    "amount": "90000",
-                },
-                {
-                    "title": "Process redesign workshops",
-                    "kind": "time",
-                    "organisation": "ops",
-                    "year": 0,
-                    "person_days": "45",
-                    "day_rate": "650",
-                },
-            ],
-            "risks_of_acting": [
-                {
-                    "title": "Drivers resist new routing",
-                    "leg": "people",
-                    "likelihood": 3,
-                    "impact": 4,
-                    "mitigation": "Involve senior drivers in the pilot.",
-                    "owner": "HR",
-                }
-            ],
-            "risks_of_not_acting": [
-                {
-                    "title": "Competitor offers next-day site delivery",
-                    "likelihood": 4,
-                    "impact": 5,
-                    "description": "Contractors move their orders.",
-                    "yearly_cost": [{"year": 2, "amount": "300000"}],
-                }
-            ],
-        },
-    }
-
-
-def as_file(document: Any) -> io.BytesIO:
-    return io.BytesIO(json.dumps(document).encode())
-
-
-COUNTED = (
-    Case,
-    Organisation,
-    Membership,
-    StageRecord,
-    ModelChange,
-    ChangeItem,
-    EcosystemParty,
-    LeadingMetric,
-    LaggingMetric,
-    Benefit,
-    BenefitYear,
-    Investment,
-    RiskOfActing,
-    RiskOfNotActing,
-    InactionCost,
-)
-
-
-def row_counts() -> dict[str, int]:
-    return {model.__name__: model.objects.count() for model in COUNTED}
-
-
-@pytest.fixture
-def user(db):
-    return UserFactory(email="importer@seller.example")
 
 
 @pytest.fixture
@@ -480,15 +315,13 @@ def test_every_case_field_is_in_the_format():
 
 
 def test_export_import_export_gives_the_same_document(full_case, user):
-    # As the download does: from the database (where JSON columns may reorder keys).
-    first = dump_json(export_case(Case.objects.get(pk=full_case.pk)))
+    first = exported_text(full_case)
     organisations_before = Organisation.objects.count()
 
     imported = import_case_file(io.BytesIO(first.encode()), user=user)
 
     assert imported.pk != full_case.pk
-    second = dump_json(export_case(Case.objects.get(pk=imported.pk)))
-    assert second == first
+    assert exported_text(imported) == first
     # The same organisations, found by name and kind, not copies of them.
     assert Organisation.objects.count() == organisations_before
 
@@ -662,26 +495,6 @@ def test_import_accepts_a_utf8_byte_order_mark(user):
 # --- Refused files: the error names the path, and nothing is saved ---------------
 
 
-def _set(path: list[Any], value: Any) -> Callable[[dict], None]:
-    def change(document: dict) -> None:
-        target = document
-        for step in path[:-1]:
-            target = target[step]
-        target[path[-1]] = value
-
-    return change
-
-
-def _delete(path: list[Any]) -> Callable[[dict], None]:
-    def change(document: dict) -> None:
-        target = document
-        for step in path[:-1]:
-            target = target[step]
-        del target[path[-1]]
-
-    return change
-
-
 def _add_organisation(organisation: dict) -> Callable[[dict], None]:
     return lambda document: document["organisations"].append(organisation)
 
@@ -702,91 +515,95 @@ def _second_operating_model(document: dict) -> None:
 
 
 BAD_DOCUMENTS = {
-    "unknown top-level key": (_set(["colour"], "blue"), "colour", "unknown key"),
-    "unknown case key": (_set(["case", "budget"], 1), "case.budget", "unknown key"),
+    "unknown top-level key": (set_at(["colour"], "blue"), "colour", "unknown key"),
+    "unknown case key": (set_at(["case", "budget"], 1), "case.budget", "unknown key"),
     "unknown item key": (
-        _set(["stages", "changes", 0, "titel"], "x"),
+        set_at(["stages", "changes", 0, "titel"], "x"),
         "stages.changes[0].titel",
         "unknown key",
     ),
     "unknown yearly key": (
-        _set(["stages", "benefits", 0, "yearly", 0, "median"], "1"),
+        set_at(["stages", "benefits", 0, "yearly", 0, "median"], "1"),
         "stages.benefits[0].yearly[0].median",
         "unknown key",
     ),
-    "unknown stage": (_set(["stages", "risks"], []), "stages.risks", "is not a stage"),
+    "unknown stage": (
+        set_at(["stages", "risks"], []),
+        "stages.risks",
+        "is not a stage",
+    ),
     "bad choice": (
-        _set(["stages", "changes", 0, "leg"], "finance"),
+        set_at(["stages", "changes", 0, "leg"], "finance"),
         "stages.changes[0].leg",
         "not a valid choice",
     ),
     "bad case status": (
-        _set(["case", "status"], "finished"),
+        set_at(["case", "status"], "finished"),
         "case.status",
         "not a valid choice",
     ),
     "bad organisation kind": (
-        _set(["organisations", 3, "kind"], "supplier"),
+        set_at(["organisations", 3, "kind"], "supplier"),
         "organisations[3].kind",
         "not a valid choice",
     ),
     "likelihood 7": (
-        _set(["stages", "risks_of_acting", 0, "likelihood"], 7),
+        set_at(["stages", "risks_of_acting", 0, "likelihood"], 7),
         "stages.risks_of_acting[0].likelihood",
         "1 to 5",
     ),
     "impact 0": (
-        _set(["stages", "risks_of_not_acting", 0, "impact"], 0),
+        set_at(["stages", "risks_of_not_acting", 0, "impact"], 0),
         "stages.risks_of_not_acting[0].impact",
         "1 to 5",
     ),
     "low above expected": (
-        _set(["stages", "benefits", 0, "yearly", 0, "low"], "250000"),
+        set_at(["stages", "benefits", 0, "yearly", 0, "low"], "250000"),
         "stages.benefits[0].yearly[0].low",
         "Low cannot be more than expected",
     ),
     "expected above high": (
-        _set(["stages", "benefits", 0, "yearly", 0, "expected"], "320000"),
+        set_at(["stages", "benefits", 0, "yearly", 0, "expected"], "320000"),
         "stages.benefits[0].yearly[0].high",
         "High cannot be less than expected",
     ),
     "negative benefit": (
-        _set(["stages", "benefits", 0, "yearly", 0, "low"], "-1"),
+        set_at(["stages", "benefits", 0, "yearly", 0, "low"], "-1"),
         "stages.benefits[0].yearly[0].low",
         "0 or more",
     ),
     "negative amount": (
-        _set(["stages", "investments", 0, "amount"], "-90000"),
+        set_at(["stages", "investments", 0, "amount"], "-90000"),
         "stages.investments[0].amount",
         "0 or more",
     ),
     "negative inaction cost": (
-        _set(["stages", "risks_of_not_acting", 0, "yearly_cost", 0, "amount"], -5),
+        set_at(["stages", "risks_of_not_acting", 0, "yearly_cost", 0, "amount"], -5),
         "stages.risks_of_not_acting[0].yearly_cost[0].amount",
         "0 or more",
     ),
     "too many decimal places": (
-        _set(["stages", "investments", 0, "amount"], "90000.125"),
+        set_at(["stages", "investments", 0, "amount"], "90000.125"),
         "stages.investments[0].amount",
         "2 decimal places",
     ),
     "investment year beyond horizon": (
-        _set(["stages", "investments", 0, "year"], 6),
+        set_at(["stages", "investments", 0, "year"], 6),
         "stages.investments[0].year",
         "beyond the case's horizon of 5 years",
     ),
     "benefit year beyond horizon": (
-        _set(["stages", "benefits", 0, "yearly", 0, "year"], 9),
+        set_at(["stages", "benefits", 0, "yearly", 0, "year"], 9),
         "stages.benefits[0].yearly[0].year",
         "beyond the case's horizon",
     ),
     "inaction year beyond horizon": (
-        _set(["stages", "risks_of_not_acting", 0, "yearly_cost", 0, "year"], 6),
+        set_at(["stages", "risks_of_not_acting", 0, "yearly_cost", 0, "year"], 6),
         "stages.risks_of_not_acting[0].yearly_cost[0].year",
         "beyond the case's horizon",
     ),
     "negative year": (
-        _set(["stages", "investments", 0, "year"], -1),
+        set_at(["stages", "investments", 0, "year"], -1),
         "stages.investments[0].year",
         "before the decision",
     ),
@@ -796,52 +613,52 @@ BAD_DOCUMENTS = {
         "year 1 is given twice",
     ),
     "time with an amount": (
-        _set(["stages", "investments", 1, "amount"], "1000"),
+        set_at(["stages", "investments", 1, "amount"], "1000"),
         "stages.investments[1].amount",
         "leave the amount empty",
     ),
     "time without a day rate": (
-        _delete(["stages", "investments", 1, "day_rate"]),
+        delete_at(["stages", "investments", 1, "day_rate"]),
         "stages.investments[1].day_rate",
         "day rate",
     ),
     "cash without an amount": (
-        _delete(["stages", "investments", 0, "amount"]),
+        delete_at(["stages", "investments", 0, "amount"]),
         "stages.investments[0].amount",
         "Give the amount",
     ),
     "unknown currency": (
-        _set(["case", "currency"], "XYZ"),
+        set_at(["case", "currency"], "XYZ"),
         "case.currency",
         "ISO 4217",
     ),
     "horizon of 11 years": (
-        _set(["case", "horizon_years"], 11),
+        set_at(["case", "horizon_years"], 11),
         "case.horizon_years",
         "at most 10",
     ),
     "discount rate above 1": (
-        _set(["case", "discount_rate"], "1.5"),
+        set_at(["case", "discount_rate"], "1.5"),
         "case.discount_rate",
         "at most 1",
     ),
     "unresolved metric ref": (
-        _set(["stages", "benefits", 0, "metric"], "G9"),
+        set_at(["stages", "benefits", 0, "metric"], "G9"),
         "stages.benefits[0].metric",
         'no lagging metric with ref "G9"',
     ),
     "unresolved drives ref": (
-        _set(["stages", "leading_metrics", 0, "drives"], ["G1", "G2"]),
+        set_at(["stages", "leading_metrics", 0, "drives"], ["G1", "G2"]),
         "stages.leading_metrics[0].drives[1]",
         'no lagging metric with ref "G2"',
     ),
     "leading metric named as lagging": (
-        _set(["stages", "benefits", 0, "metric"], "L1"),
+        set_at(["stages", "benefits", 0, "metric"], "L1"),
         "stages.benefits[0].metric",
         'no lagging metric with ref "L1"',
     ),
     "unresolved organisation ref": (
-        _set(["stages", "investments", 0, "organisation"], "acme"),
+        set_at(["stages", "investments", 0, "organisation"], "acme"),
         "stages.investments[0].organisation",
         'no organisation with ref "acme"',
     ),
@@ -851,7 +668,7 @@ BAD_DOCUMENTS = {
         'duplicate ref "G1"',
     ),
     "duplicate organisation ref": (
-        _set(["organisations", 3, "ref"], "ops"),
+        set_at(["organisations", 3, "ref"], "ops"),
         "organisations[3].ref",
         'duplicate ref "ops"',
     ),
@@ -866,22 +683,22 @@ BAD_DOCUMENTS = {
         "a case has one client",
     ),
     "no seller": (
-        _set(["organisations", 1, "kind"], "partner"),
+        set_at(["organisations", 1, "kind"], "partner"),
         "organisations",
         'needs one organisation of kind "seller"',
     ),
     "business unit without parent": (
-        _delete(["organisations", 2, "parent"]),
+        delete_at(["organisations", 2, "parent"]),
         "organisations[2].parent",
         "is required for a business unit",
     ),
     "business unit of an unknown company": (
-        _set(["organisations", 2, "parent"], "head-office"),
+        set_at(["organisations", 2, "parent"], "head-office"),
         "organisations[2].parent",
         'no organisation with ref "head-office"',
     ),
     "partner with a parent": (
-        _set(["organisations", 3, "parent"], "client"),
+        set_at(["organisations", 3, "parent"], "client"),
         "organisations[3].parent",
         "only a business unit has a parent",
     ),
@@ -891,132 +708,136 @@ BAD_DOCUMENTS = {
         "already describes that model",
     ),
     "missing title": (
-        _delete(["stages", "changes", 0, "title"]),
+        delete_at(["stages", "changes", 0, "title"]),
         "stages.changes[0].title",
         "is required",
     ),
-    "missing case title": (_delete(["case", "title"]), "case.title", "is required"),
+    "missing case title": (delete_at(["case", "title"]), "case.title", "is required"),
     "missing yearly amount": (
-        _delete(["stages", "benefits", 0, "yearly", 0, "high"]),
+        delete_at(["stages", "benefits", 0, "yearly", 0, "high"]),
         "stages.benefits[0].yearly[0].high",
         "is required",
     ),
     "missing organisations": (
-        _delete(["organisations"]),
+        delete_at(["organisations"]),
         "organisations",
         "is required",
     ),
     "empty required text": (
-        _set(["stages", "changes", 0, "title"], ""),
+        set_at(["stages", "changes", 0, "title"], ""),
         "stages.changes[0].title",
         "cannot be blank",
     ),
     "number as string": (
-        _set(["case", "horizon_years"], "5"),
+        set_at(["case", "horizon_years"], "5"),
         "case.horizon_years",
         'must be a whole number, not the string "5"',
     ),
     "fraction as likelihood": (
-        _set(["stages", "risks_of_acting", 0, "likelihood"], 3.5),
+        set_at(["stages", "risks_of_acting", 0, "likelihood"], 3.5),
         "stages.risks_of_acting[0].likelihood",
         "must be a whole number",
     ),
     "boolean as number": (
-        _set(["stages", "risks_of_acting", 0, "impact"], True),
+        set_at(["stages", "risks_of_acting", 0, "impact"], True),
         "stages.risks_of_acting[0].impact",
         "must be a whole number, not true",
     ),
     "boolean as amount": (
-        _set(["stages", "investments", 0, "amount"], False),
+        set_at(["stages", "investments", 0, "amount"], False),
         "stages.investments[0].amount",
         "must be a number or a decimal string",
     ),
     "words as amount": (
-        _set(["stages", "investments", 0, "amount"], "ninety thousand"),
+        set_at(["stages", "investments", 0, "amount"], "ninety thousand"),
         "stages.investments[0].amount",
         "must be a number or a decimal string",
     ),
     "number as text": (
-        _set(["stages", "changes", 0, "title"], 12),
+        set_at(["stages", "changes", 0, "title"], 12),
         "stages.changes[0].title",
         "must be a string, not the number 12",
     ),
     "null as required text": (
-        _set(["stages", "changes", 0, "leg"], None),
+        set_at(["stages", "changes", 0, "leg"], None),
         "stages.changes[0].leg",
         "must be a string, not null",
     ),
     "not a date": (
-        _set(["stages", "lagging_metrics", 0, "target_date"], "31/12/2029"),
+        set_at(["stages", "lagging_metrics", 0, "target_date"], "31/12/2029"),
         "stages.lagging_metrics[0].target_date",
         'must be a date such as "2027-06-30"',
     ),
     "date not in the calendar": (
-        _set(["stages", "lagging_metrics", 0, "target_date"], "2029-02-30"),
+        set_at(["stages", "lagging_metrics", 0, "target_date"], "2029-02-30"),
         "stages.lagging_metrics[0].target_date",
         "not a date in the calendar",
     ),
     "drives not a list": (
-        _set(["stages", "leading_metrics", 0, "drives"], "G1"),
+        set_at(["stages", "leading_metrics", 0, "drives"], "G1"),
         "stages.leading_metrics[0].drives",
         "must be a list",
     ),
     "stage not a list": (
-        _set(["stages", "benefits"], {"title": "x"}),
+        set_at(["stages", "benefits"], {"title": "x"}),
         "stages.benefits",
         "must be a list",
     ),
     "item not an object": (
-        _set(["stages", "changes", 0], "Plan routes"),
+        set_at(["stages", "changes", 0], "Plan routes"),
         "stages.changes[0]",
         "must be an object",
     ),
     "extra not an object": (
-        _set(["stages", "changes", 0, "extra"], ["a"]),
+        set_at(["stages", "changes", 0, "extra"], ["a"]),
         "stages.changes[0].extra",
         "must be an object",
     ),
     "wrong format": (
-        _set(["format"], "business-case"),
+        set_at(["format"], "business-case"),
         "format",
         'must be "nine-stage-business-case"',
     ),
-    "missing format": (_delete(["format"]), "format", "it is missing"),
+    "missing format": (delete_at(["format"]), "format", "it is missing"),
     "version 3": (
-        _set(["version"], 3),
+        set_at(["version"], 3),
         "version",
         "version 3 is not supported (this product reads 1, 2)",
     ),
-    "version 0": (_set(["version"], 0), "version", "version 0 is not supported"),
-    "version as string": (_set(["version"], "1"), "version", "must be a whole number"),
-    "missing version": (_delete(["version"]), "version", "is required"),
+    "version 0": (set_at(["version"], 0), "version", "version 0 is not supported"),
+    "version as string": (
+        set_at(["version"], "1"),
+        "version",
+        "must be a whole number",
+    ),
+    "missing version": (delete_at(["version"]), "version", "is required"),
     "too-long title": (
-        _set(["stages", "changes", 0, "title"], "x" * 201),
+        set_at(["stages", "changes", 0, "title"], "x" * 201),
         "stages.changes[0].title",
         "at most 200 characters",
     ),
     "too-long text": (
-        _set(["stages", "models", 0, "rationale"], "x" * 4001),
+        set_at(["stages", "models", 0, "rationale"], "x" * 4001),
         "stages.models[0].rationale",
         "at most 4000 characters",
     ),
     "too-long case idea": (
-        _set(["case", "idea"], "x" * 4001),
+        set_at(["case", "idea"], "x" * 4001),
         "case.idea",
         "at most 4000",
     ),
     "too-long organisation name": (
-        _set(["organisations", 3, "name"], "x" * 201),
+        set_at(["organisations", 3, "name"], "x" * 201),
         "organisations[3].name",
         "at most 200 characters",
     ),
     "NUL character": (
-        _set(["stages", "changes", 0, "owner"], "Head\x00of Logistics"),
+        set_at(["stages", "changes", 0, "owner"], "Head\x00of Logistics"),
         "stages.changes[0].owner",
         "NUL",
     ),
     "NUL character in extra": (
-        _set(["case", "extra"], {"note": ["ok", "bad\x00"]}),
+        set_at(["case", "extra"], {"note": ["ok", "bad\x00"]}),
         "case.extra.note[1]",
         "NUL",
     ),
@@ -1025,18 +846,7 @@ BAD_DOCUMENTS = {
 
 @pytest.mark.parametrize("name", BAD_DOCUMENTS)
 def test_bad_document_is_refused_with_its_path_and_nothing_is_saved(name, user):
-    change, path, message = BAD_DOCUMENTS[name]
-    document = example()
-    change(document)
-    before = row_counts()
-
-    with pytest.raises(CaseFormatError) as caught:
-        import_case(copy.deepcopy(document), user=user)
-
-    assert caught.value.path == path
-    assert message in caught.value.message
-    assert str(caught.value) == f"{path}: {caught.value.message}"
-    assert row_counts() == before
+    assert_refused(example(), *BAD_DOCUMENTS[name], user=user)
 
 
 def test_an_error_in_the_last_stage_undoes_everything_before_it(user):
@@ -1132,12 +942,7 @@ def test_a_file_at_the_size_limit_is_accepted(user, settings):
 
 
 def test_export_costs_the_same_queries_however_many_items(full_case):
-    def count() -> int:
-        with CaptureQueriesContext(connection) as queries:
-            export_case(Case.objects.get(pk=full_case.pk))
-        return len(queries)
-
-    before = count()
+    before = export_query_count(full_case)
     for _ in range(3):
         benefit = BenefitFactory(case=full_case)
         BenefitYearFactory(benefit=benefit)
@@ -1148,7 +953,7 @@ def test_export_costs_the_same_queries_however_many_items(full_case):
         EcosystemPartyFactory(case=full_case, organisation=unit)
         InvestmentFactory(case=full_case, organisation=unit)
 
-    assert count() == before
+    assert export_query_count(full_case) == before
 
 
 # --- Through the web pages ------------------------------------------------------------

@@ -4,7 +4,6 @@ stay importable."""
 
 from __future__ import annotations
 
-import copy
 import io
 import json
 from collections.abc import Callable
@@ -12,8 +11,6 @@ from datetime import date
 from typing import Any
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from cases import services
 from cases.models import (
@@ -38,56 +35,24 @@ from cases.portability.spec import (
     VERSION,
 )
 from cases.stages import STAGES
-from tests.cases.test_portability import example
-from tests.cases.test_portability import row_counts as v1_row_counts
+from tests.cases.portability_helpers import (
+    Change,
+    assert_refused,
+    delete_at,
+    example,
+    example_v2,
+    export_query_count,
+    exported_text,
+    row_counts,
+    set_at,
+)
 from tests.factories import (
     CaseFactory,
     ChangeItemFactory,
     LaggingMetricFactory,
-    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def row_counts() -> dict[str, int]:
-    return {
-        **v1_row_counts(),
-        "BuyingRating": BuyingRating.objects.count(),
-        "Recommendation": Recommendation.objects.count(),
-    }
-
-
-def example_v2() -> dict[str, Any]:
-    """The shared spec's example as a version-2 file, with a decision view."""
-    document = example()
-    document["version"] = 2
-    document["decision"] = {
-        "buying_view": {
-            "client": [
-                {"element": "product", "score": 4, "comment": "Fits our depots."},
-                {"element": "price", "score": 3, "comment": ""},
-                {"element": "risk", "score": 2, "comment": "Drivers may resist."},
-            ],
-            "seller": [
-                {"element": "product", "score": 5, "comment": ""},
-                {"element": "ease", "score": 4, "comment": "One contract."},
-            ],
-        },
-        "recommendation": {
-            "verdict": "proceed_with_conditions",
-            "conditions": "A pilot in two regions first.",
-            "defer_until": None,
-            "other_provider": "",
-            "rationale": "The cost to serve falls, if drivers adopt the routes.",
-        },
-    }
-    return document
-
-
-@pytest.fixture
-def user(db):
-    return UserFactory(email="importer@seller.example")
 
 
 def _rate(case: Case, side: str, ratings: dict[str, tuple[int, str]]) -> None:
@@ -217,13 +182,7 @@ def test_every_decision_field_is_in_the_format():
 
 def test_export_costs_the_same_queries_however_many_ratings(db):
     case = CaseFactory()
-
-    def count() -> int:
-        with CaptureQueriesContext(connection) as queries:
-            export_case(Case.objects.get(pk=case.pk))
-        return len(queries)
-
-    before = count()
+    before = export_query_count(case)
     everything = {element: (3, "") for element in BuyingElement.values}
     _rate(case, "client", everything)
     _rate(case, "seller", everything)
@@ -231,20 +190,19 @@ def test_export_costs_the_same_queries_however_many_ratings(db):
         case=case, user=None, verdict=Verdict.PROCEED, rationale="Go."
     )
 
-    assert count() == before
+    assert export_query_count(case) == before
 
 
 # --- Round trip -----------------------------------------------------------------
 
 
 def test_export_import_export_gives_the_same_document(decided_case, user):
-    first = dump_json(export_case(Case.objects.get(pk=decided_case.pk)))
+    first = exported_text(decided_case)
 
     imported = import_case_file(io.BytesIO(first.encode()), user=user)
 
     assert imported.pk != decided_case.pk
-    second = dump_json(export_case(Case.objects.get(pk=imported.pk)))
-    assert second == first
+    assert exported_text(imported) == first
     assert BuyingRating.objects.filter(case=imported).count() == 8
     assert BuyingRating.objects.filter(case=decided_case).count() == 8  # untouched
 
@@ -432,24 +390,12 @@ def test_the_decision_does_not_change_the_stages(user):
 # --- Refused decisions ------------------------------------------------------------
 
 
-def _set(path: list[Any], value: Any) -> Callable[[dict], None]:
-    def change(document: dict) -> None:
-        target = document["decision"]
-        for step in path[:-1]:
-            target = target[step]
-        target[path[-1]] = value
-
-    return change
+def _set(path: list[Any], value: Any) -> Change:
+    return set_at(["decision", *path], value)
 
 
-def _delete(path: list[Any]) -> Callable[[dict], None]:
-    def change(document: dict) -> None:
-        target = document["decision"]
-        for step in path[:-1]:
-            target = target[step]
-        del target[path[-1]]
-
-    return change
+def _delete(path: list[Any]) -> Change:
+    return delete_at(["decision", *path])
 
 
 def _recommend(**fields: Any) -> Callable[[dict], None]:
@@ -682,20 +628,9 @@ BAD_DECISIONS = {
 
 @pytest.mark.parametrize("name", BAD_DECISIONS)
 def test_bad_decision_is_refused_with_its_path_and_nothing_is_saved(name, user):
-    change, path, message = BAD_DECISIONS[name]
-    document = example_v2()
-    change(document)
-    before = row_counts()
-
-    with pytest.raises(CaseFormatError) as caught:
-        import_case(copy.deepcopy(document), user=user)
-
-    assert caught.value.path == path
-    assert message in caught.value.message
-    assert str(caught.value) == f"{path}: {caught.value.message}"
-    # Nothing: not the ratings before the bad one, nor the case, its items and
-    # organisations saved before the decision was reached.
-    assert row_counts() == before
+    # Nothing saved: not the ratings before the bad one, nor the case, its items
+    # and organisations saved before the decision was reached.
+    assert_refused(example_v2(), *BAD_DECISIONS[name], user=user)
 
 
 def test_a_bad_recommendation_undoes_the_ratings_saved_before_it(user):
