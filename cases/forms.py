@@ -23,7 +23,10 @@ from .models import (
     BenefitYear,
     BuyingElement,
     Case,
+    CaseStatus,
+    CaseStatusChange,
     ChangeItem,
+    Comment,
     EcosystemParty,
     InactionCost,
     Investment,
@@ -682,4 +685,25 @@ class StageNotesForm(forms.Form):
             }
         ),
         label="",
+    )
+
+
+# --- Agreement: comments and the case's status -------------------------------------
+
+
+class CommentForm(forms.ModelForm):
+    class Meta:
+        model = Comment
+        fields = ["text"]
+        labels = {"text": "Add a comment"}
+        widgets = {"text": forms.Textarea(attrs={"rows": 2})}
+        error_messages = {"text": {"required": "Write something to comment."}}
+
+
+class CaseStatusForm(forms.Form):
+    to_status = forms.ChoiceField(choices=CaseStatus.choices)
+    note = forms.CharField(
+        required=False,
+        max_length=CaseStatusChange._meta.get_field("note").max_length,
+        label="Note (optional)",
     )

@@ -9,7 +9,6 @@ control works without JavaScript.
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import services
 from ..access import get_case_for_user
+from ..forms import CaseStatusForm, CommentForm
 from ..models import (
     Case,
     CaseStatus,
@@ -34,27 +34,6 @@ from ..models import (
 from ..stages import Stage, get_stage
 from .common import _is_htmx, _stage_nav
 from .stages import _stage_context
-
-# --- Forms (they only validate) ----------------------------------------------------
-
-
-class CommentForm(forms.ModelForm):
-    class Meta:
-        model = Comment
-        fields = ["text"]
-        labels = {"text": "Add a comment"}
-        widgets = {"text": forms.Textarea(attrs={"rows": 2})}
-        error_messages = {"text": {"required": "Write something to comment."}}
-
-
-class CaseStatusForm(forms.Form):
-    to_status = forms.ChoiceField(choices=CaseStatus.choices)
-    note = forms.CharField(
-        required=False,
-        max_length=CaseStatusChange._meta.get_field("note").max_length,
-        label="Note (optional)",
-    )
-
 
 # What the button for each move says.
 TRANSITION_LABELS: dict[tuple[str, str], str] = {
