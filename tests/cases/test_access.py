@@ -10,8 +10,12 @@ line in ENDPOINTS:
 - viewer: reads and comments; 403 on every write, with nothing changed;
 - contributor (client or partner side): reads and edits items and notes; 403 on
   the settings, the members and the case's status;
-- sign-off: editors of the client or the seller side; a partner gets 403;
+- sign-off and rating the buying decision: editors of the client or the seller
+  side; a partner gets 403;
+- the recommendation: a facilitator of the seller side;
 - facilitator: everything.
+
+A refused request changes no row and sends no email.
 """
 
 from __future__ import annotations
@@ -23,16 +27,30 @@ from urllib.parse import urlencode
 
 import pytest
 from django.apps import apps
+from django.core import mail
+from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from cases.models import Case, Membership, Role, Side
+from cases import invitations
+from cases.models import (
+    Case,
+    ExportStatus,
+    Invitation,
+    Membership,
+    PdfExport,
+    Role,
+    Side,
+    StageSignOff,
+)
 from cases.stages import STAGES
 
 from ..factories import CaseFactory, ClientFactory, MembershipFactory, UserFactory
+from .test_decision import ratings_post
 from .test_stage_views import HTMX, create_data, edit_data, make_item
 
 READ, WRITE, MANAGE = "read", "write", "manage"
 SIGN = "sign"  # an editor of the client or the seller side
+RECOMMEND = "recommend"  # a facilitator of the seller side
 
 
 @dataclass
@@ -47,13 +65,43 @@ class World:
     bystander: Membership  # whose role the membership URLs change
     other_membership: Membership
     newcomer: object  # a user with an account, not yet in the case
+    invitation: Invitation  # pending: to resend or withdraw
+    export: PdfExport  # a finished PDF, with its file
+    signers: dict  # side -> a member who signs for it
 
 
 @pytest.fixture
-def world(case, facilitator, client_contributor, partner, viewer, outsider) -> World:
+def world(
+    case,
+    facilitator,
+    client_contributor,
+    partner,
+    viewer,
+    outsider,
+    settings,
+    tmp_path,
+) -> World:
+    settings.MEDIA_ROOT = tmp_path / "media"
     other = CaseFactory(title="Other client's case", client=ClientFactory(name="Rival"))
     MembershipFactory(case=other, user=facilitator, role=Role.FACILITATOR)
     bystander = MembershipFactory(case=case, side=Side.CLIENT, role=Role.CONTRIBUTOR)
+    invitation, _ = invitations.invite(
+        case=case,
+        invited_by=facilitator,
+        email="invited@client.example",
+        side=Side.CLIENT,
+        role=Role.VIEWER,
+    )
+    export = PdfExport.objects.create(
+        case=case,
+        requested_by=facilitator,
+        content_hash="x" * 64,
+        status=ExportStatus.DONE,
+        progress=100,
+        pages=1,
+    )
+    export.file.save(f"export-{export.pk}.pdf", ContentFile(b"%PDF-1.7 test"))
+    mail.outbox.clear()
     return World(
         case=case,
         other=other,
@@ -62,6 +110,9 @@ def world(case, facilitator, client_contributor, partner, viewer, outsider) -> W
         bystander=bystander,
         other_membership=MembershipFactory(case=other, role=Role.CONTRIBUTOR),
         newcomer=UserFactory(email="newcomer@client.example"),
+        invitation=invitation,
+        export=export,
+        signers={Side.CLIENT: client_contributor, Side.SELLER: facilitator},
     )
 
 
@@ -78,6 +129,8 @@ class Endpoint:
     slug: str | None = None
     headers: dict = field(default_factory=dict)
     ok: int = 200  # what a member who may do it gets
+    # What the world needs first (run before every check of this row).
+    prepare: Callable[[World, str | None], None] = lambda world, slug: None
 
     @property
     def id(self) -> str:
@@ -113,6 +166,19 @@ def _bystander(world, slug):
     return [world.case.pk, world.bystander.pk]
 
 
+def _invitation(world, slug):
+    return [world.case.pk, world.invitation.pk]
+
+
+def _export(world, slug):
+    return [world.case.pk, world.export.pk]
+
+
+def _both_sides_signed(world, slug):
+    for side, user in world.signers.items():
+        StageSignOff.objects.create(case=world.case, stage=slug, side=side, user=user)
+
+
 def _settings(world, slug):
     return {
         "title": "Renamed",
@@ -130,6 +196,14 @@ def _new_member(world, slug):
 def _role_change(world, slug):
     prefix = f"m{world.bystander.pk}"
     return {f"{prefix}-side": Side.PARTNER, f"{prefix}-role": Role.VIEWER}
+
+
+def _invitee(world, slug):
+    return {"email": "invitee@partner.example", "side": Side.PARTNER, "role": "viewer"}
+
+
+def _recommendation(world, slug):
+    return {"verdict": "proceed", "rationale": "The cost to serve falls."}
 
 
 def _new_item(world, slug):
@@ -153,7 +227,38 @@ ENDPOINTS = [
     Endpoint("members", "post", MANAGE, _case, data=_new_member, ok=302),
     Endpoint("member_update", "post", MANAGE, _bystander, data=_role_change, ok=302),
     Endpoint("member_remove", "post", MANAGE, _bystander, ok=302),
+    Endpoint("invite", "post", MANAGE, _case, data=_invitee, ok=302),
+    Endpoint("invitation_resend", "post", MANAGE, _invitation, ok=302),
+    Endpoint("invitation_withdraw", "post", MANAGE, _invitation, ok=302),
+    Endpoint("activity", "get", READ, _case),
+    Endpoint("numbers", "get", READ, _case),
+    Endpoint("summary_json", "get", READ, _case),
+    Endpoint("decision", "get", READ, _case),
+    Endpoint(
+        "decision_ratings",
+        "post",
+        SIGN,
+        _case,
+        data=lambda w, s: ratings_post(product=4, price=(2, "Too dear")),
+        ok=302,
+    ),
+    Endpoint(
+        "decision_recommendation",
+        "post",
+        RECOMMEND,
+        _case,
+        data=_recommendation,
+        ok=302,
+    ),
+    Endpoint("exports", "get", READ, _case),
+    Endpoint(
+        "exports", "post", READ, _case, data=lambda w, s: {"paper_size": "A4"}, ok=302
+    ),
+    Endpoint("export_status", "get", READ, _export, headers=HTMX),
+    Endpoint("export_download", "get", READ, _export),
     *per_stage("stage", "get", READ, _stage),
+    *per_stage("stage_changes", "get", READ, _stage),
+    *per_stage("presenter", "get", READ, _stage),
     *per_stage("item_create", "post", WRITE, _stage, data=_new_item, ok=302),
     *per_stage("item_detail", "get", READ, _item, headers=HTMX),
     *per_stage("item_edit", "get", WRITE, _item),
@@ -169,6 +274,14 @@ ENDPOINTS = [
         ok=302,
     ),
     *per_stage("stage_sign_off", "post", SIGN, _stage, ok=302),
+    *per_stage(
+        "stage_sign_off_withdraw",
+        "post",
+        SIGN,
+        _stage,
+        prepare=_both_sides_signed,
+        ok=302,
+    ),
     *per_stage("stage_comments", "get", READ, _stage, headers=HTMX),
     *per_stage(
         "stage_comments",
@@ -217,19 +330,23 @@ def login_redirect(url: str) -> str:
 
 @every_endpoint
 def test_anonymous_is_sent_to_login(endpoint, world, client):
+    endpoint.prepare(world, endpoint.slug)
     before = db_state()
     response = endpoint.send(client, world)
     assert response.status_code == 302
     assert response["Location"] == login_redirect(endpoint.url(world))
     assert changed_tables(before) == []
+    assert mail.outbox == []
 
 
 @every_endpoint
 def test_outsider_gets_not_found(endpoint, world, outsider, as_user):
+    endpoint.prepare(world, endpoint.slug)
     before = db_state()
     response = endpoint.send(as_user(outsider), world)
     assert response.status_code == 404
     assert changed_tables(before) == []
+    assert mail.outbox == []
 
 
 @every_endpoint
@@ -257,7 +374,7 @@ ALLOWED = {
     "viewer": {READ},
     "client_contributor": {READ, WRITE, SIGN},
     "partner": {READ, WRITE},
-    "facilitator": {READ, WRITE, MANAGE, SIGN},
+    "facilitator": {READ, WRITE, MANAGE, SIGN, RECOMMEND},  # seller side
 }
 
 
@@ -267,6 +384,7 @@ def test_member_may_do_what_their_role_allows(
     persona, endpoint, world, as_user, request
 ):
     browser = as_user(request.getfixturevalue(persona))
+    endpoint.prepare(world, endpoint.slug)
     before = db_state()
 
     response = endpoint.send(browser, world)
@@ -278,6 +396,7 @@ def test_member_may_do_what_their_role_allows(
     else:
         assert response.status_code == 403
         assert changed_tables(before) == []
+        assert mail.outbox == []
 
 
 def test_viewer_sees_no_edit_controls(world, viewer, as_user):
@@ -365,12 +484,15 @@ def test_membership_of_another_case_is_not_found(name, world, facilitator, as_us
         "stage_sign_off",
         "stage_sign_off_withdraw",
         "stage_comments",
+        "stage_changes",
+        "presenter",
     ],
 )
 def test_unknown_stage_is_not_found(name, world, facilitator, as_user):
     url = reverse(f"cases:{name}", args=[world.case.pk, "no-such-stage"])
     browser = as_user(facilitator)
-    response = browser.get(url) if name == "stage" else browser.post(url, {})
+    reads = name in ("stage", "stage_changes", "presenter")
+    response = browser.get(url) if reads else browser.post(url, {})
     assert response.status_code == 404
 
 

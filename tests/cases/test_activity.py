@@ -246,18 +246,7 @@ def test_pages_newest_first_with_an_older_link(busy_case, anna, as_user):
     assert "added risk &#x27;Drivers resist&#x27;" in older.content.decode()
 
 
-# --- Access ---------------------------------------------------------------------
-
-
-def test_anonymous_is_sent_to_log_in(case, client):
-    response = client.get(reverse("cases:activity", args=[case.pk]))
-    assert response.status_code == 302
-    assert "login" in response["Location"]
-
-
-def test_outsider_gets_404(case, outsider, as_user):
-    response = as_user(outsider).get(reverse("cases:activity", args=[case.pk]))
-    assert response.status_code == 404
+# --- The page (who may see it: tests/cases/test_access.py) ----------------------
 
 
 def test_viewer_reads_it(busy_case, viewer, as_user):

@@ -6,7 +6,8 @@ Who may do what:
 - the seller side (contributor or facilitator) records its estimate, separately;
 - partners and viewers read, and rate nothing (403);
 - only a facilitator on the seller side records the recommendation;
-- outsiders get 404 on every URL, anonymous visitors the login page.
+- outsiders get 404 on every URL, anonymous visitors the login page (checked for
+  every URL in tests/cases/test_access.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import re
 from datetime import date
 from html import unescape
-from urllib.parse import urlencode
 
 import pytest
 from django.urls import reverse
@@ -440,50 +440,7 @@ def test_the_deferral_date_is_stored(case, as_user, facilitator):
     assert Recommendation.objects.get(case=case).defer_until == date(2027, 3, 1)
 
 
-# --- outsiders and anonymous visitors ------------------------------------------------------
-
-
-URLS = [
-    ("get", "numbers"),
-    ("get", "summary_json"),
-    ("get", "decision"),
-    ("post", "decision_ratings"),
-    ("post", "decision_recommendation"),
-]
-
-
-@pytest.mark.parametrize(("method", "name"), URLS)
-def test_an_outsider_gets_404(case, facilitator, as_user, outsider, method, name):
-    client = as_user(outsider)
-
-    response = getattr(client, method)(url(name, case), ratings_post(product=5))
-
-    assert response.status_code == 404
-    assert not BuyingRating.objects.exists()
-
-
-@pytest.mark.parametrize(("method", "name"), URLS)
-def test_a_case_that_does_not_exist_gets_404(db, as_user, outsider, method, name):
-    response = getattr(as_user(outsider), method)(
-        reverse(f"cases:{name}", args=[987654])
-    )
-
-    assert response.status_code == 404
-
-
-@pytest.mark.parametrize(("method", "name"), URLS)
-def test_an_anonymous_visitor_is_sent_to_log_in(case, client, method, name):
-    target = url(name, case)
-
-    if method == "post":
-        response = client.post(target, ratings_post(product=5))
-    else:
-        response = client.get(target)
-
-    assert response.status_code == 302
-    login = reverse("account_login")
-    assert response.url == f"{login}?{urlencode({'next': target}, safe='/')}"
-    assert not BuyingRating.objects.exists()
+# --- another case's member (every URL's access: tests/cases/test_access.py) ----------------
 
 
 def test_a_member_of_another_case_cannot_rate_this_one(case, as_user):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from urllib.parse import urlencode
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -419,7 +418,7 @@ def test_case_title_is_text_in_the_email_and_escaped_on_the_page(facilitator, ca
     assert "&lt;b onmouseover" in html
 
 
-# --- Who may do what on every invitation URL ---------------------------------------------
+# --- The facilitator's invitation URLs (who may: tests/cases/test_access.py) -------------
 
 
 def _invite(world_case, invitation):
@@ -450,27 +449,6 @@ def pending(case, facilitator):
     invitation, _ = invite(case, facilitator)
     mail.outbox.clear()
     return invitation
-
-
-@pytest.mark.parametrize("action", list(ACTIONS))
-def test_anonymous_is_sent_to_login(action, case, pending, client):
-    url, data = ACTIONS[action](case, pending)
-    before = state()
-    response = client.post(url, data)
-    assert response.status_code == 302
-    login = reverse("account_login")
-    assert response["Location"] == f"{login}?{urlencode({'next': url}, safe='/')}"
-    assert state() == before and mail.outbox == []
-
-
-@pytest.mark.parametrize("persona", ["outsider", "viewer", "client_contributor"])
-@pytest.mark.parametrize("action", list(ACTIONS))
-def test_only_a_facilitator_may(action, persona, case, pending, as_user, request):
-    url, data = ACTIONS[action](case, pending)
-    before = state()
-    response = as_user(request.getfixturevalue(persona)).post(url, data)
-    assert response.status_code == (404 if persona == "outsider" else 403)
-    assert state() == before and mail.outbox == []
 
 
 @pytest.mark.parametrize("action", list(ACTIONS))

@@ -92,16 +92,6 @@ def test_presenter_shows_the_stage_questions_items_and_the_room(
     assert reverse("cases:presenter", args=[case.pk, "ecosystem"]) in text, "next stage"
 
 
-@pytest.mark.parametrize("name", ["presenter", "stage_changes"])
-def test_live_urls_need_a_member(client, as_user, case, outsider, viewer, name):
-    url = reverse(f"cases:{name}", args=[case.pk, "changes"])
-    anonymous = client.get(url)
-    assert anonymous.status_code == 302
-    assert anonymous["Location"].startswith("/accounts/login/")
-    assert as_user(outsider).get(url).status_code == 404
-    assert as_user(viewer).get(url).status_code == 200
-
-
 def test_unknown_stage_is_404(as_user, case, viewer):
     assert (
         as_user(viewer)
