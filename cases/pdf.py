@@ -213,4 +213,4 @@ def render_pdf(
 def warm_up() -> None:
     """Load fonts and the chart machinery once (called by the worker at start)."""
     weasyprint.HTML(string="<p>warm</p>", url_fetcher=StaticOnlyFetcher()).write_pdf()
-    charts.risk_map([], title="warm")
+    charts.load_metrics()
