@@ -145,6 +145,13 @@ def document_context(
         "static": STATIC_ORIGIN,
         "sections": sections,
         "items": by_key,
+        "toc": [
+            ("summary", "Executive summary"),
+            ("numbers", "The numbers"),
+            *((f"stage-{s.slug}", f"{s.number}. {s.title}") for s in STAGES),
+            ("participants", "Participants and agreement"),
+            ("appendix-health", "Appendix: case health"),
+        ],
         "records": [
             {"stage": stage, "record": records.get(stage.slug)} for stage in STAGES
         ],
