@@ -1,7 +1,9 @@
 """The one access helper: the first line of every view of a case.
 
 A non-member gets 404 for any URL of a case, so a guessed id reveals nothing;
-a member who may only read gets 403 on a write.
+a member who may only read gets 403 on a write. An archived case is read-only
+for every member: every write but a facilitator's move of its status gets 403,
+with a message that says why (`rules.ARCHIVED_REFUSAL`).
 """
 
 from __future__ import annotations
@@ -10,17 +12,35 @@ import rules
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from . import rules as _rules  # noqa: F401  (registers the permissions)
 from .models import Case, Membership
+from .rules import ARCHIVED_REFUSAL  # importing cases.rules registers the permissions
+
+# What a view may ask for: the permission it needs, and what a member without it
+# is told when the case is not archived (when it is, ARCHIVED_REFUSAL).
+NEEDS = {
+    "manage": ("cases.facilitate_case", "Only a facilitator of this case can do this."),
+    "write": ("cases.write_case", "You can read this case but not change it."),
+    "comment": ("cases.comment_case", "You cannot comment on this case."),
+}
 
 
 def get_case_for_user(
-    user, case_id, *, write: bool = False, manage: bool = False
+    user,
+    case_id,
+    *,
+    write: bool = False,
+    manage: bool = False,
+    comment: bool = False,
+    change_status: bool = False,
 ) -> Case:
     """Load a case for `user`, with their membership as `case.membership`.
 
     write: the user must be allowed to edit items (facilitator or contributor).
     manage: the user must be allowed to manage the case (facilitator).
+    comment: the user must be allowed to comment (any member).
+    All three are refused on an archived case.
+    change_status: the user must be allowed to move the case's status
+    (facilitator), archived or not: un-archiving is such a move.
     """
     membership = None
     if user.is_authenticated:
@@ -37,8 +57,10 @@ def get_case_for_user(
         raise Http404("No such case.")
     case = membership.case
     case.membership = membership
-    if manage and not rules.has_perm("cases.facilitate_case", user, case):
-        raise PermissionDenied("Only a facilitator of this case can do this.")
-    if write and not rules.has_perm("cases.write_case", user, case):
-        raise PermissionDenied("You can read this case but not change it.")
+    if change_status and not rules.has_perm("cases.change_case_status", user, case):
+        raise PermissionDenied("Only a facilitator of this case can change its status.")
+    asked = {"manage": manage, "write": write, "comment": comment}
+    for need, (permission, refusal) in NEEDS.items():
+        if asked[need] and not rules.has_perm(permission, user, case):
+            raise PermissionDenied(ARCHIVED_REFUSAL if case.is_archived else refusal)
     return case

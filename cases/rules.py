@@ -1,5 +1,6 @@
 """Object permissions as predicates over case membership (django-rules): nothing
-to keep in sync, because a permission is computed from the membership row.
+to keep in sync, because a permission is computed from the membership row (its
+role, and its case's status: see `Membership.can_edit` and the rest).
 
 `get_case_for_user` puts the user's membership on `case.membership`, so these
 predicates cost no query there; elsewhere they look the membership up once.
@@ -7,7 +8,14 @@ predicates cost no query there; elsewhere they look the membership up once.
 
 import rules
 
-from .models import Membership, Role
+from .models import Membership
+
+# What a member who may not change an archived case is told, wherever it is refused.
+ARCHIVED_REFUSAL = (
+    "This case is archived, so it is read-only for everyone: it can be read, "
+    "exported as a PDF and downloaded, but not changed. A facilitator can restore "
+    "it to draft from the case's overview."
+)
 
 
 def _membership(user, case) -> Membership | None:
@@ -16,7 +24,10 @@ def _membership(user, case) -> Membership | None:
     cached = getattr(case, "membership", None)
     if cached is not None and cached.user_id == user.pk:
         return cached
-    return Membership.objects.filter(case=case, user=user).first()
+    membership = Membership.objects.filter(case=case, user=user).first()
+    if membership is not None:
+        membership.case = case  # the case as the caller has it: no second query
+    return membership
 
 
 @rules.predicate
@@ -25,22 +36,33 @@ def is_member(user, case) -> bool:
 
 
 @rules.predicate
-def is_editor(user, case) -> bool:
+def may_comment(user, case) -> bool:
     membership = _membership(user, case)
-    return membership is not None and membership.role in (
-        Role.FACILITATOR,
-        Role.CONTRIBUTOR,
-    )
+    return membership is not None and membership.can_comment
 
 
 @rules.predicate
-def is_facilitator(user, case) -> bool:
+def may_edit(user, case) -> bool:
     membership = _membership(user, case)
-    return membership is not None and membership.role == Role.FACILITATOR
+    return membership is not None and membership.can_edit
+
+
+@rules.predicate
+def may_manage(user, case) -> bool:
+    membership = _membership(user, case)
+    return membership is not None and membership.can_manage
+
+
+@rules.predicate
+def may_change_status(user, case) -> bool:
+    membership = _membership(user, case)
+    return membership is not None and membership.can_change_status
 
 
 # Checked with rules.has_perm(), not user.has_perm(): a superuser gets every
 # permission from the latter, and a case's roles must hold for everyone.
 rules.add_perm("cases.read_case", is_member)
-rules.add_perm("cases.write_case", is_editor)
-rules.add_perm("cases.facilitate_case", is_facilitator)
+rules.add_perm("cases.comment_case", may_comment)
+rules.add_perm("cases.write_case", may_edit)
+rules.add_perm("cases.facilitate_case", may_manage)
+rules.add_perm("cases.change_case_status", may_change_status)

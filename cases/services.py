@@ -30,6 +30,7 @@ from .models import (
 from .models.case import display_name
 from .models.choices import CaseStatus
 from .models.cocreation import CaseStatusChange, Comment, StageSignOff
+from .rules import ARCHIVED_REFUSAL
 from .stages import STAGES, Stage
 
 
@@ -427,7 +428,10 @@ def _reopen_case_if_agreed(*, case: Case, user, note: str) -> None:
 
 def signing_membership(case: Case, user) -> Membership:
     """The user's membership if they may sign off stages for their side: an editor
-    (facilitator or contributor) of the client or the seller side."""
+    (facilitator or contributor) of the client or the seller side, while the case
+    is not archived."""
+    if case.is_archived:
+        raise PermissionDenied(ARCHIVED_REFUSAL)
     membership = getattr(case, "membership", None)
     if membership is None or membership.user_id != getattr(user, "pk", None):
         membership = Membership.objects.filter(case=case, user=user).first()

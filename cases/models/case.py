@@ -127,6 +127,12 @@ class Case(models.Model):
     def discount_percent(self) -> Decimal:
         return (self.discount_rate * 100).normalize()
 
+    @property
+    def is_archived(self) -> bool:
+        """An archived case is read-only for everyone, until a facilitator
+        restores it to draft (see Membership's permissions)."""
+        return self.status == CaseStatus.ARCHIVED
+
 
 class Membership(models.Model):
     """A user's place in one case: which side they speak for and what they may do."""
@@ -150,12 +156,32 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} ({self.get_side_display()}, {self.get_role_display()})"
 
+    # What the member may do: computed here, from the role and the case's status,
+    # and nowhere else (cases/rules.py and every view and template ask these).
+    # An archived case is read-only for everyone: reading, PDF exports and
+    # downloads stay; the one change left is a facilitator moving its status.
+
     @property
     def can_edit(self) -> bool:
-        return self.role in (Role.FACILITATOR, Role.CONTRIBUTOR)
+        """Items, notes, sign-offs, the buying decision."""
+        return (
+            self.role in (Role.FACILITATOR, Role.CONTRIBUTOR)
+            and not self.case.is_archived
+        )
 
     @property
     def can_manage(self) -> bool:
+        """The case's settings, its people and invitations."""
+        return self.role == Role.FACILITATOR and not self.case.is_archived
+
+    @property
+    def can_comment(self) -> bool:
+        """Every member comments, viewers too."""
+        return not self.case.is_archived
+
+    @property
+    def can_change_status(self) -> bool:
+        """Move the case's status, archived or not (restoring it is a move)."""
         return self.role == Role.FACILITATOR
 
     @property

@@ -107,6 +107,7 @@ def comments_context(case: Case, stage: Stage, *, form=None, posted=False) -> di
         "case": case,
         "stage": stage,
         "comments": comments,
+        "may_comment": case.membership.can_comment,  # not on an archived case
         "comment_form": form if form is not None else CommentForm(),
         "posted": posted,
     }
@@ -131,7 +132,8 @@ def case_status_context(
     ]
     return {
         "case": case,
-        "can_manage": case.membership.can_manage,
+        # Not can_manage: a facilitator restores an archived case from here.
+        "can_manage": case.membership.can_change_status,
         "transitions": transitions,
         "agreed_stages": services.agreed_stage_count(case)
         if agreed_stages is None
@@ -231,8 +233,8 @@ def stage_sign_off_withdraw(
 @login_required
 @require_http_methods(["GET", "POST"])
 def stage_comments(request: HttpRequest, case_id: int, stage_slug: str) -> HttpResponse:
-    """Any member may comment, viewers included."""
-    case = get_case_for_user(request.user, case_id)
+    """Any member may comment, viewers included, unless the case is archived."""
+    case = get_case_for_user(request.user, case_id, comment=request.method == "POST")
     stage = get_stage(stage_slug)
     if request.method == "GET":
         if not _is_htmx(request):
@@ -259,8 +261,9 @@ def stage_comments(request: HttpRequest, case_id: int, stage_slug: str) -> HttpR
 @login_required
 @require_POST
 def case_status(request: HttpRequest, case_id: int) -> HttpResponse:
-    """Move the case along its status pipeline; facilitators only."""
-    case = get_case_for_user(request.user, case_id, manage=True)
+    """Move the case along its status pipeline; facilitators only, and the one
+    change an archived case allows (restoring it)."""
+    case = get_case_for_user(request.user, case_id, change_status=True)
     form = CaseStatusForm(request.POST)
     error = ""
     if form.is_valid():

@@ -15,6 +15,10 @@ line in ENDPOINTS:
 - the recommendation: a facilitator of the seller side;
 - facilitator: everything.
 
+An archived case is read-only for everyone: reading, PDF exports and downloads
+stay; the one change left is a facilitator moving the case's status (restoring
+it). Every other write answers 403 and says the case is archived.
+
 A refused request changes no row and sends no email.
 """
 
@@ -31,9 +35,10 @@ from django.core import mail
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from cases import invitations
+from cases import invitations, services
 from cases.models import (
     Case,
+    CaseStatus,
     ExportStatus,
     Invitation,
     Membership,
@@ -131,6 +136,14 @@ class Endpoint:
     ok: int = 200  # what a member who may do it gets
     # What the world needs first (run before every check of this row).
     prepare: Callable[[World, str | None], None] = lambda world, slug: None
+    # Still allowed on an archived case; by default, the pages that only read.
+    archived_ok: bool | None = None
+
+    @property
+    def allowed_while_archived(self) -> bool:
+        if self.archived_ok is not None:
+            return self.archived_ok
+        return self.level == READ and self.method == "get"
 
     @property
     def id(self) -> str:
@@ -202,6 +215,12 @@ def _invitee(world, slug):
     return {"email": "invitee@partner.example", "side": Side.PARTNER, "role": "viewer"}
 
 
+def _next_status(world, slug):
+    """The case's first move from where it is (draft: to review; archived: back
+    to draft), so the same row checks restoring an archived case."""
+    return {"to_status": services.allowed_case_transitions(world.case)[0]}
+
+
 def _recommendation(world, slug):
     return {"verdict": "proceed", "rationale": "The cost to serve falls."}
 
@@ -252,7 +271,13 @@ ENDPOINTS = [
     ),
     Endpoint("exports", "get", READ, _case),
     Endpoint(
-        "exports", "post", READ, _case, data=lambda w, s: {"paper_size": "A4"}, ok=302
+        "exports",
+        "post",
+        READ,
+        _case,
+        data=lambda w, s: {"paper_size": "A4"},
+        ok=302,
+        archived_ok=True,  # a PDF of an archived case: reading, not changing
     ),
     Endpoint("export_status", "get", READ, _export, headers=HTMX),
     Endpoint("export_download", "get", READ, _export),
@@ -296,8 +321,9 @@ ENDPOINTS = [
         "post",
         MANAGE,
         _case,
-        data=lambda w, s: {"to_status": "in_review"},
+        data=_next_status,
         ok=302,
+        archived_ok=True,  # restoring an archived case
     ),
 ]
 ITEM_ENDPOINTS = [e for e in ENDPOINTS if e.args is _item]
@@ -395,6 +421,38 @@ def test_member_may_do_what_their_role_allows(
             assert changed_tables(before), "an allowed change changed nothing"
     else:
         assert response.status_code == 403
+        assert changed_tables(before) == []
+        assert mail.outbox == []
+
+
+# --- An archived case ---------------------------------------------------------------
+
+
+def archive(case: Case) -> None:
+    Case.objects.filter(pk=case.pk).update(status=CaseStatus.ARCHIVED)
+    case.status = CaseStatus.ARCHIVED
+
+
+@pytest.mark.parametrize("persona", ["facilitator", "viewer"])
+@every_endpoint
+def test_an_archived_case_is_read_only(persona, endpoint, world, as_user, request):
+    """Even a facilitator changes nothing in an archived case but its status;
+    everyone still reads it, exports its PDF and downloads it."""
+    browser = as_user(request.getfixturevalue(persona))
+    endpoint.prepare(world, endpoint.slug)
+    archive(world.case)
+    before = db_state()
+
+    response = endpoint.send(browser, world)
+
+    if endpoint.level in ALLOWED[persona] and endpoint.allowed_while_archived:
+        assert response.status_code == endpoint.ok
+        if endpoint.method == "post":
+            assert changed_tables(before), "an allowed change changed nothing"
+    else:
+        assert response.status_code == 403
+        if endpoint.level in ALLOWED[persona]:
+            assert "This case is archived" in response.content.decode()
         assert changed_tables(before) == []
         assert mail.outbox == []
 

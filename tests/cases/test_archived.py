@@ -1,0 +1,253 @@
+"""An archived case is read-only for everyone, until a facilitator restores it.
+
+Every URL of a case is checked on an archived case in tests/cases/test_access.py
+(writes refused with 403, reads, PDF exports and downloads allowed); here: the
+way in and out through the status, what the pages show, the rules, and a PDF of
+an archived case rendered to the end.
+"""
+
+from __future__ import annotations
+
+import pytest
+import rules
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+
+from cases import exports, services
+from cases.models import Case, CaseStatus, CaseStatusChange, ChangeItem, ExportStatus
+from cases.rules import ARCHIVED_REFUSAL
+from cases.stages import BY_SLUG
+
+from ..factories import ChangeItemFactory
+from .test_case_status import agree_every_stage, set_status, status_url
+from .test_stage_views import HTMX, create_data
+
+NOTICE = "This case is archived."
+
+
+@pytest.fixture
+def archived(case, facilitator, client_contributor, viewer):
+    ChangeItemFactory(case=case, title="Plan routes per site")
+    set_status(case, CaseStatus.ARCHIVED)
+    return case
+
+
+def url(name: str, case: Case, *args) -> str:
+    return reverse(f"cases:{name}", args=[case.pk, *args])
+
+
+# --- In and out, through the status -------------------------------------------------
+
+
+def test_archiving_an_agreed_case_makes_it_read_only(case, facilitator, as_user):
+    agree_every_stage(case)
+    set_status(case, CaseStatus.AGREED)
+    browser = as_user(facilitator)
+
+    response = browser.post(status_url(case), {"to_status": CaseStatus.ARCHIVED})
+
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.is_archived
+    refused = browser.post(
+        url("item_create", case, "changes"),
+        create_data("changes", case, "Written after archiving"),
+    )
+    assert refused.status_code == 403
+    assert "This case is archived" in refused.content.decode()
+    assert not ChangeItem.objects.filter(title="Written after archiving").exists()
+
+
+def test_a_facilitator_restores_it_to_draft_and_may_edit_again(
+    archived, facilitator, as_user
+):
+    browser = as_user(facilitator)
+    overview = browser.get(url("overview", archived)).content.decode()
+    assert "Restore to draft" in overview
+    assert status_url(archived) in overview
+
+    response = browser.post(
+        status_url(archived), {"to_status": CaseStatus.DRAFT, "note": "One more pass"}
+    )
+
+    assert response.status_code == 302
+    archived.refresh_from_db()
+    assert archived.status == CaseStatus.DRAFT
+    change = CaseStatusChange.objects.get(case=archived)
+    assert (change.from_status, change.to_status, change.changed_by) == (
+        CaseStatus.ARCHIVED,
+        CaseStatus.DRAFT,
+        facilitator,
+    )
+    added = browser.post(
+        url("item_create", archived, "changes"),
+        create_data("changes", archived, "Written after restoring"),
+    )
+    assert added.status_code == 302
+    assert ChangeItem.objects.filter(title="Written after restoring").exists()
+    assert NOTICE not in browser.get(url("overview", archived)).content.decode()
+
+
+@pytest.mark.parametrize("to_status", [CaseStatus.IN_REVIEW, CaseStatus.AGREED])
+def test_an_archived_case_moves_only_back_to_draft(
+    to_status, archived, facilitator, as_user
+):
+    response = as_user(facilitator).post(
+        status_url(archived), {"to_status": to_status}, headers=HTMX
+    )
+
+    assert response.status_code == 400
+    assert "from archived it can only move to draft" in response.content.decode()
+    archived.refresh_from_db()
+    assert archived.status == CaseStatus.ARCHIVED
+
+
+def test_a_contributor_cannot_restore_it(archived, client_contributor, as_user):
+    response = as_user(client_contributor).post(
+        status_url(archived), {"to_status": CaseStatus.DRAFT}
+    )
+
+    assert response.status_code == 403
+    archived.refresh_from_db()
+    assert archived.status == CaseStatus.ARCHIVED
+
+
+# --- What the pages show --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["overview", "numbers", "decision", "exports", "activity", "members"]
+)
+def test_every_page_says_the_case_is_archived(
+    name, archived, facilitator, viewer, as_user, client
+):
+    mine = as_user(facilitator).get(url(name, archived)).content.decode()
+    assert NOTICE in mine
+    assert "restore it to draft</a>" in mine
+    client.logout()
+    theirs = as_user(viewer).get(url(name, archived)).content.decode()
+    assert NOTICE in theirs
+    assert "A facilitator can restore it to draft." in theirs
+
+
+def test_a_case_not_archived_has_no_notice(case, facilitator, as_user):
+    assert NOTICE not in as_user(facilitator).get(url("overview", case)).text
+
+
+def test_the_stage_page_offers_no_change(archived, facilitator, as_user):
+    page = as_user(facilitator).get(url("stage", archived, "changes"))
+    html = page.content.decode()
+
+    assert page.status_code == 200
+    assert NOTICE in html
+    assert "Plan routes per site" in html
+    assert url("item_create", archived, "changes") not in html
+    assert "/edit/" not in html
+    assert "/delete/" not in html
+    assert "/sign-off/" not in html
+    assert url("stage_notes", archived, "changes") not in html
+
+
+def test_the_live_update_offers_no_change_either(archived, facilitator, as_user):
+    response = as_user(facilitator).get(
+        url("stage_changes", archived, "changes"), {"since": "stale"}
+    )
+
+    assert response.status_code == 200
+    assert "Plan routes per site" in response.content.decode()
+    assert "/edit/" not in response.content.decode()
+
+
+def test_the_overview_and_people_pages_offer_no_change_but_the_status(
+    archived, facilitator, as_user
+):
+    browser = as_user(facilitator)
+    overview = browser.get(url("overview", archived)).content.decode()
+    people = browser.get(url("members", archived)).content.decode()
+
+    assert url("settings", archived) not in overview
+    assert "Restore to draft" in overview
+    assert "/remove/" not in people
+    assert url("invite", archived) not in people
+    assert f'action="{url("members", archived)}"' not in people
+
+
+def test_the_decision_page_offers_no_rating(archived, client_contributor, as_user):
+    html = as_user(client_contributor).get(url("decision", archived)).text
+
+    assert url("decision_ratings", archived) not in html
+
+
+def test_an_htmx_write_is_refused_too(archived, facilitator, as_user):
+    response = as_user(facilitator).post(
+        url("item_create", archived, "changes"),
+        create_data("changes", archived, "Through htmx"),
+        headers=HTMX,
+    )
+
+    assert response.status_code == 403
+    assert not ChangeItem.objects.filter(title="Through htmx").exists()
+
+
+# --- The rules and the services ----------------------------------------------------------
+
+
+def test_membership_permissions_follow_the_status(archived, facilitator):
+    membership = archived.memberships.get(user=facilitator)
+
+    assert (membership.can_edit, membership.can_manage, membership.can_comment) == (
+        False,
+        False,
+        False,
+    )
+    assert membership.can_change_status
+
+    set_status(archived, CaseStatus.DRAFT)
+    membership = archived.memberships.get(user=facilitator)
+    assert membership.can_edit and membership.can_manage and membership.can_comment
+
+
+@pytest.mark.parametrize(
+    ("permission", "while_archived"),
+    [
+        ("cases.read_case", True),
+        ("cases.comment_case", False),
+        ("cases.write_case", False),
+        ("cases.facilitate_case", False),
+        ("cases.change_case_status", True),
+    ],
+)
+def test_the_rules_of_an_archived_case(
+    permission, while_archived, archived, facilitator
+):
+    assert rules.has_perm(permission, facilitator, archived) is while_archived
+    set_status(archived, CaseStatus.DRAFT)
+    assert rules.has_perm(permission, facilitator, archived) is True
+
+
+def test_the_service_refuses_a_sign_off(archived, client_contributor):
+    with pytest.raises(PermissionDenied) as refused:
+        services.sign_off_stage(
+            case=archived, stage=BY_SLUG["changes"], user=client_contributor
+        )
+
+    assert str(refused.value) == ARCHIVED_REFUSAL
+
+
+# --- The PDF of an archived case ---------------------------------------------------------
+
+
+def test_the_pdf_of_an_archived_case_renders_and_downloads(
+    archived, viewer, as_user, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    browser = as_user(viewer)
+
+    asked = browser.post(url("exports", archived), {"paper_size": "A4"})
+    assert asked.status_code == 302
+    export = archived.exports.get()
+    assert exports.run_export(export.pk).status == ExportStatus.DONE
+
+    download = browser.get(url("export_download", archived, export.pk))
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content).startswith(b"%PDF")
