@@ -48,9 +48,12 @@ def get_case_for_user(
             case_pk = int(case_id)
         except (TypeError, ValueError):
             raise Http404("No such case.") from None
+        # At most one row (unique per case and user): order_by() drops the
+        # default ordering's join to the users table on every request.
         membership = (
             Membership.objects.select_related("case", "case__client", "case__seller")
             .filter(case_id=case_pk, user=user)
+            .order_by()
             .first()
         )
     if membership is None:

@@ -95,7 +95,10 @@ class Case(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     extra = models.JSONField(default=dict, blank=True)
-    history = HistoricalRecords(excluded_fields=["extra", "updated_at"])
+    # Moves on every change to anything the case's pages show (cases/revision.py),
+    # so a page rendered at one revision can be served again until the next.
+    revision = models.PositiveBigIntegerField(default=0, editable=False)
+    history = HistoricalRecords(excluded_fields=["extra", "updated_at", "revision"])
 
     objects = CaseQuerySet.as_manager()
 

@@ -1,4 +1,4 @@
-"""Display helpers for case pages: money, numbers and form layout."""
+"""Display helpers for case pages: money, numbers, form layout, cached parts."""
 
 from decimal import Decimal
 
@@ -6,7 +6,7 @@ from django import forms, template
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils.safestring import mark_safe
 
-from cases import figures
+from cases import figures, pagecache
 
 register = template.Library()
 
@@ -93,3 +93,34 @@ def main_fields(form) -> list:
     """The form's fields except the yearly grid, which the template lays out."""
     grid = getattr(form, "grid_field_names", ())
     return [f for f in form.visible_fields() if f.name not in grid]
+
+
+class CachedPartNode(template.Node):
+    def __init__(self, nodelist, part):
+        self.nodelist = nodelist
+        self.part = part
+
+    def render(self, context):
+        part = self.part.resolve(context)
+        if not part:  # none given: this render is particular to one request
+            return self.nodelist.render(context)
+        if part.hit:
+            # HTML this very node rendered (escaped) for the same key.
+            return mark_safe(part.html)  # noqa: S308
+        with context.push(csrf_token=pagecache.CSRF_SLOT):
+            html = self.nodelist.render(context)
+        part.store(html)
+        return html
+
+
+@register.tag
+def cached_part(parser, token):
+    """{% cached_part part %}...{% endcached_part %}: the enclosed HTML from the
+    cache when `part` (a pagecache.CachedPart) holds it, else rendered and kept
+    there. With `part` None, simply rendered. See cases/pagecache.py."""
+    bits = token.split_contents()
+    if len(bits) != 2:
+        raise template.TemplateSyntaxError(f"{bits[0]} takes one argument: the part.")
+    nodelist = parser.parse(("endcached_part",))
+    parser.delete_first_token()
+    return CachedPartNode(nodelist, parser.compile_filter(bits[1]))

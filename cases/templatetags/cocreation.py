@@ -25,14 +25,14 @@ def _with_request(context, values: dict) -> dict:
 
 @register.inclusion_tag("cases/_agreement.html", takes_context=True)
 def stage_agreement(context):
-    items = context.get("items")
+    count = context.get("item_count")
     return _with_request(
         context,
         agreement_context(
             context["case"],
             context["stage"],
             record=context.get("record"),
-            has_items=bool(items) if items is not None else None,
+            has_items=bool(count) if count is not None else None,
         ),
     )
 

@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import activity, figures, health, portability, services
+from .. import activity, figures, health, pagecache, portability, services
 from ..access import get_case_for_user
 from ..forms import (
     CaseSettingsForm,
@@ -28,7 +28,7 @@ from ..forms import (
 from ..models import Case, Membership, Recommendation, StageStatus
 from ..stages import STAGES, with_item_counts
 from .common import _progress, _stage_nav
-from .exports import latest_export
+from .exports import export_state, latest_export
 
 # --- Dashboard and new cases ----------------------------------------------------
 
@@ -115,6 +115,17 @@ def case_import(request: HttpRequest) -> HttpResponse:
 @require_GET
 def overview(request: HttpRequest, case_id: int) -> HttpResponse:
     case = get_case_for_user(request.user, case_id)
+    export = latest_export(case)  # not part of the case's revision: named apart
+    return pagecache.render_page(
+        request,
+        "cases/overview.html",
+        pagecache.CachedPart("overview", case, export_state(export)),
+        {"case": case, "latest_export": export},
+        lambda: _overview_context(case),
+    )
+
+
+def _overview_context(case: Case) -> dict:
     nav = _stage_nav(case)
     # Annotated with each person's items and edits: the balance costs no query.
     members = list(
@@ -124,19 +135,16 @@ def overview(request: HttpRequest, case_id: int) -> HttpResponse:
             )
         )
     )
-    context = {
-        "case": case,
+    return {
         "nav": nav,
         "progress": _progress(nav),
         "members": members,
-        "latest_export": latest_export(case),
         "recommendation": Recommendation.objects.filter(case=case)
         .select_related("recorded_by")
         .first(),
         "health": health.check(case, figures.compute(case)),
         "balance": activity.balance(members),
     }
-    return render(request, "cases/overview.html", context)
 
 
 @login_required

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
@@ -29,6 +31,15 @@ def latest_export(case: Case) -> PdfExport | None:
         .order_by("-requested_at", "-id")
         .first()
     )
+
+
+def export_state(export: PdfExport | None) -> str:
+    """What a page shows of an export, as a short key part: exports do not move
+    the case's revision, so a kept page that shows one names its state."""
+    if export is None:
+        return "no-export"
+    shown = f"{export.status}|{export.progress}|{export.step}|{export.error}"
+    return f"export-{export.pk}-{zlib.crc32(shown.encode()):08x}"
 
 
 @login_required

@@ -13,6 +13,7 @@ from ..access import get_case_for_user
 from ..models import Membership
 from ..stages import STAGES, get_stage
 from .common import _stage_nav
+from .stages import _items_context
 
 POLL_SECONDS = 2
 
@@ -77,13 +78,14 @@ def stage_changes(request: HttpRequest, case_id: int, stage_slug: str) -> HttpRe
             _presenter_context(case, stage),
         )
     else:
+        nav = _stage_nav(case)
         context = {
             "case": case,
             "stage": stage,
-            "items": list(stage.items(case)),
-            "nav": _stage_nav(case),
+            "nav": nav,
             "can_edit": case.membership.can_edit,
             "token": token,
+            **_items_context(case, stage, nav),
         }
         response = render(request, "cases/stage.html#live-items", context)
     response["X-Changes-Token"] = token

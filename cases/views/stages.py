@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import live, services
+from .. import live, pagecache, services
 from ..access import get_case_for_user
 from ..forms import (
     StageNotesForm,
@@ -26,7 +26,6 @@ def _stage_context(request: HttpRequest, case: Case, stage: Stage, **extra) -> d
     context = {
         "case": case,
         "stage": stage,
-        "items": list(stage.items(case)),
         "nav": _stage_nav(case),
         "can_edit": case.membership.can_edit,
         "can_manage": case.membership.can_manage,
@@ -34,9 +33,7 @@ def _stage_context(request: HttpRequest, case: Case, stage: Stage, **extra) -> d
         "token": live.change_token(case, stage),  # for the page's live updates
         "edit_form": None,
     }
-    context["record"] = next(
-        (n["record"] for n in context["nav"] if n["stage"] is stage), None
-    )
+    context.update(_items_context(case, stage, context["nav"], **extra))
     context["stage_agreed"] = bool(
         context["record"] and context["record"].status == StageStatus.AGREED
     )
@@ -51,6 +48,24 @@ def _stage_context(request: HttpRequest, case: Case, stage: Stage, **extra) -> d
     )
     context.update(extra)
     return context
+
+
+def _items_context(case: Case, stage: Stage, nav: list[dict], **extra) -> dict:
+    """The stage's items, read only if their list is not in the cache: a list
+    that marks no item as just added or being edited is the same for everyone
+    who may edit (and for everyone who may not), until the case changes."""
+    entry = next(n for n in nav if n["stage"] is stage)
+    plain = not (extra.get("added_id") or extra.get("editing_id"))
+    return {
+        "items": stage.items(case),  # a lazy queryset: rendered on a miss only
+        "item_count": entry["count"],
+        "record": entry["record"],
+        "items_part": (
+            pagecache.CachedPart("items", case, stage.slug, only_edit_rights=True)
+            if plain
+            else None
+        ),
+    }
 
 
 def _stage_url(case: Case, stage: Stage, item: StageItem | None = None) -> str:
@@ -183,7 +198,13 @@ def stage_page(request: HttpRequest, case_id: int, stage_slug: str) -> HttpRespo
     case = get_case_for_user(request.user, case_id)
     stage = get_stage(stage_slug)
     live.mark_present(case, request.user, stage)
-    return render(request, "cases/stage.html", _stage_context(request, case, stage))
+    return pagecache.render_page(
+        request,
+        "cases/stage.html",
+        pagecache.CachedPart("stage", case, stage.slug),
+        {"case": case, "stage": stage},
+        lambda: _stage_context(request, case, stage),
+    )
 
 
 @login_required
