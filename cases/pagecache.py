@@ -14,23 +14,24 @@ and old keys expire. Reading the revision costs nothing (it is on the case row
 every view loads), so a page served from the cache costs the queries of its
 header only, whatever the size of the case.
 
-A view opts in by building a `CachedPart` (which looks the key up) and building
-its full context only on a miss; the template wraps the part in
-`{% cached_part part %}...{% endcached_part %}` (cases/templatetags/case_tags.py);
-the view renders through `render` below. Views that show something particular to
-one request (a form with errors, an edit in progress, a conflict) pass no part
-and render as usual.
+A view opts in through `render_page`: it passes a `CachedPart` for the page's
+body and a function that builds the full context, called only on a miss. The
+template wraps the part in `{% cached_part part %}...{% endcached_part %}`
+(cases/templatetags/case_tags.py), and may wrap smaller shared parts the same
+way (a stage's item list). Renders particular to one request (a form with
+errors, an edit in progress, a conflict, the item just added) pass no part and
+render as usual.
 
-CSRF tokens: kept HTML must not hold one person's token. While a part renders
-for the cache, `{% csrf_token %}` writes `CSRF_SLOT` instead, and `render` puts
-a freshly masked token of the person asking into every slot.
+CSRF tokens: kept HTML must not hold one person's token. While a page or part
+renders for the cache, `{% csrf_token %}` writes `CSRF_SLOT` instead, and every
+response fills the slots with a freshly masked token for the person asking.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from django.conf import settings
@@ -61,7 +62,7 @@ def build_id() -> str:
 
 class CachedPart:
     """A part of a page (its body, or a list in it) for everyone who may do the
-    same in the case, looked up when it is made."""
+    same in the case."""
 
     def __init__(
         self, page: str, case: Case, *names: object, only_edit_rights: bool = False
@@ -83,7 +84,12 @@ class CachedPart:
             str(p)
             for p in ("part", build_id(), page, case.pk, case.revision, *viewer, *names)
         )
-        self.html: str | None = _get(self.key)
+
+    @cached_property
+    def html(self) -> str | None:
+        """The kept HTML, looked up when first asked for (a whole page kept for
+        the person asking makes the part's own lookup needless)."""
+        return _get(self.key)
 
     @property
     def hit(self) -> bool:
@@ -91,6 +97,7 @@ class CachedPart:
 
     def store(self, html: str) -> None:
         _set(self.key, html)
+        self.html = html
 
 
 def render_page(
@@ -110,37 +117,23 @@ def render_page(
     Either of the last two keeps the page for the next time."""
     whole_key = f"{part.key}:user:{request.user.pk}"
     waiting = len(messages.get_messages(request)) > 0
-    html = None if waiting else _get(whole_key)
-    if html is None:
+    page = None if waiting else _get(whole_key)  # bytes, ready to send
+    if page is None:
         if not part.hit:
             context = {**context, **full_context()}
         context = {**context, "page_part": part, "csrf_token": CSRF_SLOT}
-        html = render_to_string(template, context, request)
+        page = render_to_string(template, context, request).encode()
         if not waiting:
-            _set(whole_key, html)
-    return HttpResponse(fill_csrf_slots(request, html))
+            _set(whole_key, page)
+    return HttpResponse(page.replace(CSRF_SLOT.encode(), get_token(request).encode()))
 
 
-def render(
-    request: HttpRequest, template: str, context: dict, *, status: int = 200
-) -> HttpResponse:
-    """Render like django.shortcuts.render, then fill the CSRF slots."""
-    html = render_to_string(template, context, request)
-    return HttpResponse(fill_csrf_slots(request, html), status=status)
-
-
-def fill_csrf_slots(request: HttpRequest, html: str) -> str:
-    if CSRF_SLOT in html:
-        html = html.replace(CSRF_SLOT, get_token(request))
-    return html
-
-
-def _get(key: str) -> str | None:
+def _get(key: str):
     if not settings.PAGE_CACHE_SECONDS:
         return None
     return caches[settings.PAGE_CACHE_ALIAS].get(key)
 
 
-def _set(key: str, html: str) -> None:
+def _set(key: str, html: str | bytes) -> None:
     if settings.PAGE_CACHE_SECONDS:
         caches[settings.PAGE_CACHE_ALIAS].set(key, html, settings.PAGE_CACHE_SECONDS)
