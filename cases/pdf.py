@@ -14,8 +14,10 @@ from __future__ import annotations
 import base64
 import logging
 import mimetypes
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -203,17 +205,33 @@ def render_pdf(
 ) -> RenderedPdf:
     """Render the case as the executive PDF, reporting progress as it goes."""
     report = progress or (lambda percent, step: None)
-    report(10, "Gathering the case")
+    steps = [("start", time.perf_counter())]
+
+    def step(percent: int, name: str) -> None:
+        steps.append((name, time.perf_counter()))
+        report(percent, name)
+
+    step(10, "Gathering the case")
     context = document_context(case, paper_size=paper_size, version=version)
-    report(35, "Writing the pages")
+    step(35, "Writing the pages")
     html = render_html(context)
-    report(45, "Laying out the pages")
+    step(45, "Laying out the pages")
     document = weasyprint.HTML(
         string=html, base_url=STATIC_ORIGIN, url_fetcher=StaticOnlyFetcher(timeout=5)
     ).render()
-    report(85, "Writing the PDF")
+    step(85, "Writing the PDF")
     content = document.write_pdf()
-    report(95, "Saving the file")
+    step(95, "Saving the file")
+    logger.info(
+        "PDF of case %s: %d pages in %.2f s (%s)",
+        case.pk,
+        len(document.pages),
+        steps[-1][1] - steps[0][1],
+        ", ".join(
+            f"{name.lower()} {end - start:.2f} s"
+            for (name, start), (_, end) in pairwise(steps[1:])
+        ),
+    )
     return RenderedPdf(content=content, pages=len(document.pages))
 
 
