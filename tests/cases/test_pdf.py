@@ -288,6 +288,28 @@ def test_paper_size_sets_the_page_size(demo, paper, size):
         assert (round(float(box.width)), round(float(box.height))) == size
 
 
+def test_charts_are_vector_drawings_with_real_text(demo):
+    doc = demo.pdfs[PaperSize.A4]
+
+    numbers = norm(doc.section_text(NUMBERS))
+    for label in (
+        "Cumulative net (expected)",
+        "Benefit range (low to high)",
+        "Year 5",
+        "Risks of acting",
+        "Risks of not acting",
+        "Likelihood",
+        "Impact",
+    ):
+        assert label in numbers, label
+    ecosystem = norm(doc.section_text(stage_heading(BY_KEY["ecosystem"])))
+    assert "External company (outer ring)" in ecosystem
+    # No chart was turned into a picture: the PDF holds no raster image at all.
+    for page in doc.reader.pages:
+        for xobject in (page["/Resources"].get("/XObject") or {}).values():
+            assert xobject.get_object().get("/Subtype") != "/Image"
+
+
 # --- Edge cases ---------------------------------------------------------------------
 
 
