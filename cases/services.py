@@ -281,6 +281,7 @@ def update_stage_notes(
 ) -> StageRecord:
     """Save a stage's notes. `expected_version` is the record's version the
     edit started from; EditConflict if someone else saved the notes since."""
+    _lock_case(case)
     record, _ = StageRecord.objects.get_or_create(case=case, stage=stage.slug)
     _claim_version(StageRecord, record.pk, expected_version)
     # Read again under the claim: the status may have moved since, and only the
@@ -398,9 +399,21 @@ def _reason(text: str, quoted: str | None = None) -> str:
     return f"{text} '{quoted[:room]}…'"[:REASON_MAX]
 
 
+def _lock_case(case: Case) -> None:
+    """Lock the case's row until the transaction ends, before any other row.
+
+    Every write to a case's rows moves its revision, an UPDATE of the case row
+    (cases/revision.py), so every write transaction locks that row. A transaction
+    that locked another row of the case first (a stage record) and then wrote
+    could deadlock with one that wrote an item (locking the case row) and then
+    wanted that record. Taking the case's lock first keeps one order for all."""
+    list(Case.objects.select_for_update().filter(pk=case.pk).values_list("pk"))
+
+
 def _locked_record(case: Case, stage: Stage) -> StageRecord:
     """The stage record, locked until the caller's transaction ends, so two
     sign-offs (or a sign-off and an edit) arriving together are decided in turn."""
+    _lock_case(case)
     record, _ = StageRecord.objects.select_for_update().get_or_create(
         case=case, stage=stage.slug
     )

@@ -6,18 +6,20 @@ re-applied on purpose. Deleting an item someone is editing is explained to them.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from html import unescape
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import OperationalError, close_old_connections, connection
 from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
 from cases import services
-from cases.models import ChangeItem, StageRecord, display_name
+from cases.models import ChangeItem, Membership, Role, Side, StageRecord, display_name
 from cases.stages import BY_SLUG
 
 from ..factories import CaseFactory, ChangeItemFactory, UserFactory
@@ -511,3 +513,80 @@ def test_twenty_concurrent_editors_lose_no_edit():
     assert {h.history_user_id for h in edits} == {u.pk for u in users}
     # Each save moved the version by exactly one: no two saves from one version.
     assert sorted(h.version for h in edits) == list(range(2, THREADS + 2))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_edits_notes_and_sign_offs_at_once_never_deadlock():
+    """Every write to a case also updates the case's row (its revision, which
+    the page cache keys on). Item saves, notes and sign-offs of one stage, all at
+    once, must queue rather than deadlock: on PostgreSQL a lock-order cycle would
+    abort one of them with an error the person would see."""
+    case = CaseFactory()
+    stage = BY_SLUG["changes"]
+    items = [ChangeItemFactory(case=case, title=f"Item {n}") for n in range(4)]
+    seller = UserFactory()
+    client_side = UserFactory()
+    Membership.objects.create(
+        case=case, user=seller, side=Side.SELLER, role=Role.FACILITATOR
+    )
+    Membership.objects.create(
+        case=case, user=client_side, side=Side.CLIENT, role=Role.CONTRIBUTOR
+    )
+    revision = type(case).objects.get(pk=case.pk).revision
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+    writes: list[str] = []
+    lock = threading.Lock()
+
+    def edit_items(n: int) -> None:
+        for round_ in range(10):
+            item = ChangeItem.objects.get(pk=items[n % 4].pk)
+            item.title = f"Round {round_} by {n}"
+            try:
+                services.save_item(case=case, stage=stage, item=item, user=seller)
+            except services.EditConflict:
+                continue
+            with lock:
+                writes.append("item")
+
+    def write_notes(n: int) -> None:
+        for round_ in range(10):
+            services.update_stage_notes(
+                case=case, stage=stage, notes=f"Notes {round_}", user=seller
+            )
+            with lock:
+                writes.append("notes")
+
+    def sign_off(n: int) -> None:
+        user = seller if n % 2 else client_side
+        for _round in range(10):
+            services.sign_off_stage(case=case, stage=stage, user=user)
+            with lock:
+                writes.append("sign-off")
+            # Refused when an item edit cleared the sign-off first: as it should.
+            with contextlib.suppress(ValidationError):
+                services.withdraw_sign_off(case=case, stage=stage, user=user)
+
+    def run(work, n: int) -> None:
+        try:
+            start.wait()
+            work(n)
+        except BaseException as error:
+            with lock:
+                errors.append(error)
+        finally:
+            connection.close()
+
+    workers = [edit_items] * 4 + [write_notes] * 2 + [sign_off] * 2
+    threads = [
+        threading.Thread(target=run, args=(work, n)) for n, work in enumerate(workers)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    close_old_connections()
+
+    assert not any(t.is_alive() for t in threads), "a writer is stuck"
+    assert not errors, errors
+    assert type(case).objects.get(pk=case.pk).revision >= revision + len(writes)
