@@ -116,8 +116,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Keep each thread's connection between requests (checked before reuse): opening
 # one, with SQLite's pragmas or PostgreSQL's handshake, cost more than a cached
-# page's whole work.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=300)
+# page's whole work. Not under runserver (DEBUG), whose thread per request would
+# only leave connections behind.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int(
+    "CONN_MAX_AGE", default=0 if DEBUG else 300
+)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

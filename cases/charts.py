@@ -352,18 +352,60 @@ def risk_map(risks, *, title: str, size: float = 238.0) -> str:
     for number, risk in enumerate(risks, start=1):
         cells.setdefault((risk.likelihood, risk.impact), []).append(number)
     for (likelihood, impact), numbers in cells.items():
-        for k, number in enumerate(numbers):
-            angle = 2 * math.pi * k / len(numbers)
-            radius = 0 if len(numbers) == 1 else 0.25
-            x, y = centre(
-                likelihood + radius * math.sin(angle),
-                impact + radius * math.cos(angle),
-            )
-            c.circle(x, y, 5.7, INK)
+        cx, cy = centre(likelihood, impact)
+        for (x, y), radius, number in zip(
+            _spread(cx, cy, len(numbers), cell),
+            _dot_sizes(len(numbers), cell),
+            numbers,
+            strict=True,
+        ):
+            size = min(6.5, 1.15 * radius)
+            c.circle(x, y, radius, INK)
             c.text(
-                x, y + 2.35, str(number), 6.5, align="centre", bold=True, fill="#ffffff"
+                x,
+                y + 0.36 * size,
+                str(number),
+                size,
+                align="centre",
+                bold=True,
+                fill="#ffffff",
             )
     return c.svg()
+
+
+def _dot_sizes(count: int, cell: float) -> list[float]:
+    """The radius of each of `count` dots sharing a cell: full size up to four,
+    smaller in a grid beyond, so that none covers another."""
+    if count <= 4:
+        return [5.7] * count
+    per_row = math.ceil(math.sqrt(count))
+    return [min(5.7, 0.46 * 0.92 * cell / per_row)] * count
+
+
+def _spread(cx: float, cy: float, count: int, cell: float) -> list[tuple[float, float]]:
+    """Where `count` dots in one cell go: the centre for one, a ring around it
+    for up to four, rows filling the cell beyond."""
+    if count == 1:
+        return [(cx, cy)]
+    if count <= 4:
+        return [
+            (
+                cx + 0.25 * cell * math.cos(2 * math.pi * k / count),
+                cy - 0.25 * cell * math.sin(2 * math.pi * k / count),
+            )
+            for k in range(count)
+        ]
+    per_row = math.ceil(math.sqrt(count))
+    slot = 0.92 * cell / per_row
+    rows = math.ceil(count / per_row)
+    top = cy - (rows - 1) * slot / 2
+    spots = []
+    for k in range(count):
+        row, column = divmod(k, per_row)
+        in_row = min(per_row, count - row * per_row)
+        left = cx - (in_row - 1) * slot / 2
+        spots.append((left + column * slot, top + row * slot))
+    return spots
 
 
 # --- The ecosystem picture --------------------------------------------------------

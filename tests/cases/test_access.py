@@ -32,14 +32,12 @@ from urllib.parse import urlencode
 import pytest
 from django.apps import apps
 from django.core import mail
-from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from cases import invitations, services
 from cases.models import (
     Case,
     CaseStatus,
-    ExportStatus,
     Invitation,
     Membership,
     PdfExport,
@@ -51,6 +49,7 @@ from cases.stages import STAGES
 
 from ..factories import CaseFactory, ClientFactory, MembershipFactory, UserFactory
 from .test_decision import ratings_post
+from .test_exports import done_export
 from .test_stage_views import HTMX, create_data, edit_data, make_item
 
 READ, WRITE, MANAGE = "read", "write", "manage"
@@ -97,15 +96,7 @@ def world(
         side=Side.CLIENT,
         role=Role.VIEWER,
     )
-    export = PdfExport.objects.create(
-        case=case,
-        requested_by=facilitator,
-        content_hash="x" * 64,
-        status=ExportStatus.DONE,
-        progress=100,
-        pages=1,
-    )
-    export.file.save(f"export-{export.pk}.pdf", ContentFile(b"%PDF-1.7 test"))
+    export = done_export(case, facilitator)
     mail.outbox.clear()
     return World(
         case=case,

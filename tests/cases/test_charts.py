@@ -187,3 +187,32 @@ def test_text_widths_come_from_the_font():
     assert charts.text_width("W", 10) > 2 * charts.text_width("i", 10)
     assert charts.text_width("Year 1", 8, bold=True) > charts.text_width("Year 1", 8)
     assert charts.text_width("", 8) == 0
+
+
+@pytest.mark.parametrize("count", [2, 4, 5, 14, 30])
+def test_many_risks_in_one_cell_stay_in_it_and_never_cover_each_other(db, count):
+    case = CaseFactory()
+    risks = [
+        RiskOfActingFactory(case=case, likelihood=2, impact=4) for _ in range(count)
+    ]
+
+    root = parse(charts.risk_map(risks, title="Crowded"))
+
+    cells = list(root.iter(f"{SVG}rect"))
+    dots = [
+        (float(c.get("cx")), float(c.get("cy")), float(c.get("r")))
+        for c in root.iter(f"{SVG}circle")
+    ]
+    assert dot_numbers(ET.tostring(root, encoding="unicode")) == sorted(
+        str(n) for n in range(1, count + 1)
+    )
+    # Cells are drawn by likelihood, then impact: likelihood 2, impact 4.
+    cell = cells[(2 - 1) * 5 + (4 - 1)]
+    x0, y0 = float(cell.get("x")), float(cell.get("y"))
+    x1, y1 = x0 + float(cell.get("width")), y0 + float(cell.get("height"))
+    for x, y, r in dots:
+        assert x0 - 2 <= x - r and x + r <= x1 + 2
+        assert y0 - 2 <= y - r and y + r <= y1 + 2
+    for k, (x, y, r) in enumerate(dots):
+        for x2, y2, r2 in dots[k + 1 :]:
+            assert math.dist((x, y), (x2, y2)) >= r + r2 - 0.01
