@@ -376,7 +376,7 @@ def test_a_long_stage_breaks_its_table_across_pages_and_repeats_the_header(db):
 
 def svg_root(svg: str) -> ET.Element:
     assert svg.startswith("<?xml") or "<svg" in svg
-    root = ET.fromstring(svg.encode())  # noqa: S314 - our own matplotlib output
+    root = ET.fromstring(svg.encode())  # noqa: S314 - our own chart output
     assert root.tag == f"{SVG}svg"
     return root
 
@@ -422,7 +422,7 @@ def test_ecosystem_chart_prints_names_as_escaped_text_never_as_markup_or_math(
     texts = [t.text for t in svg_texts(svg_root(svg))]
     assert "Foo & <Bar>" in texts  # the client, in the middle
     assert "Foo & <Bar> Ltd" in texts  # a company, on the outer ring
-    # "$x$" is text, not a formula (matplotlib would draw an italic x).
+    # "$x$" is text, never a formula.
     assert "Cost $x$ Unit" in texts  # a business unit, on the inner ring
 
 
