@@ -12,6 +12,8 @@ import rules
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from ecosystem.models import Organisation
+
 from .models import Case, Membership
 from .rules import ARCHIVED_REFUSAL  # importing cases.rules registers the permissions
 
@@ -32,6 +34,7 @@ def get_case_for_user(
     manage: bool = False,
     comment: bool = False,
     change_status: bool = False,
+    with_parties: bool = True,
 ) -> Case:
     """Load a case for `user`, with their membership as `case.membership`.
 
@@ -41,6 +44,10 @@ def get_case_for_user(
     All three are refused on an archived case.
     change_status: the user must be allowed to move the case's status
     (facilitator), archived or not: un-archiving is such a move.
+    with_parties: load the client and seller too (every page's header names
+    them). A page that may be served from the cache passes False and calls
+    `load_parties` only when it renders: on a page served from the cache this
+    query is most of the work.
     """
     membership = None
     if user.is_authenticated:
@@ -50,8 +57,11 @@ def get_case_for_user(
             raise Http404("No such case.") from None
         # At most one row (unique per case and user): order_by() drops the
         # default ordering's join to the users table on every request.
+        related = (
+            ("case", "case__client", "case__seller") if with_parties else ("case",)
+        )
         membership = (
-            Membership.objects.select_related("case", "case__client", "case__seller")
+            Membership.objects.select_related(*related)
             .filter(case_id=case_pk, user=user)
             .order_by()
             .first()
@@ -67,3 +77,12 @@ def get_case_for_user(
         if asked[need] and not rules.has_perm(permission, user, case):
             raise PermissionDenied(ARCHIVED_REFUSAL if case.is_archived else refusal)
     return case
+
+
+def load_parties(case: Case) -> None:
+    """Load the client and seller of a case loaded without them, in one query."""
+    fields = [Case._meta.get_field(name) for name in ("client", "seller")]
+    if all(field.is_cached(case) for field in fields):
+        return
+    found = Organisation.objects.in_bulk([case.client_id, case.seller_id])
+    case.client, case.seller = found[case.client_id], found[case.seller_id]

@@ -19,8 +19,6 @@ from .models import (
     Commitment,
     Confidence,
     EcosystemParty,
-    Investment,
-    InvestmentKind,
     LaggingMetric,
     LeadingMetric,
     Leg,
@@ -69,7 +67,7 @@ def check(case: Case, figures: Figures) -> list[HealthIssue]:
     issues += _ecosystem(case, counts)
     issues += _metrics(case)
     issues += _benefits(case, figures)
-    issues += _investments(case, counts)
+    issues += _investments(counts, figures)
     issues += _risks(case, counts)
     if figures.has_investment and figures.payback_year["expected"] is None:
         issues.append(
@@ -233,10 +231,10 @@ def _benefits(case: Case, figures: Figures) -> list[HealthIssue]:
     return issues
 
 
-def _investments(case: Case, counts: dict[str, int]) -> list[HealthIssue]:
+def _investments(counts: dict[str, int], figures: Figures) -> list[HealthIssue]:
     if not counts["investments"]:
         return []
-    if Investment.objects.filter(case=case, kind=InvestmentKind.TIME).exists():
+    if figures.time_by_party:  # some time is counted, by someone
         return []
     return [
         HealthIssue(

@@ -17,7 +17,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import activity, figures, health, pagecache, portability, services
-from ..access import get_case_for_user
+from ..access import get_case_for_user, load_parties
 from ..forms import (
     CaseSettingsForm,
     ImportCaseForm,
@@ -114,7 +114,7 @@ def case_import(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def overview(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = get_case_for_user(request.user, case_id)
+    case = get_case_for_user(request.user, case_id, with_parties=False)
     export = latest_export(case)  # not part of the case's revision: named apart
     return pagecache.render_page(
         request,
@@ -126,6 +126,7 @@ def overview(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 def _overview_context(case: Case) -> dict:
+    load_parties(case)
     nav = _stage_nav(case)
     # Annotated with each person's items and edits: the balance costs no query.
     members = list(

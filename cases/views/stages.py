@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import live, pagecache, services
-from ..access import get_case_for_user
+from ..access import get_case_for_user, load_parties
 from ..forms import (
     StageNotesForm,
 )
@@ -23,6 +23,7 @@ from .common import _is_htmx, _stage_nav
 
 
 def _stage_context(request: HttpRequest, case: Case, stage: Stage, **extra) -> dict:
+    load_parties(case)
     context = {
         "case": case,
         "stage": stage,
@@ -195,7 +196,7 @@ def _item_gone(
 @login_required
 @require_GET
 def stage_page(request: HttpRequest, case_id: int, stage_slug: str) -> HttpResponse:
-    case = get_case_for_user(request.user, case_id)
+    case = get_case_for_user(request.user, case_id, with_parties=False)
     stage = get_stage(stage_slug)
     live.mark_present(case, request.user, stage)
     return pagecache.render_page(
