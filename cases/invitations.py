@@ -78,6 +78,14 @@ class InvitationAccountDisabled(InvitationError):
     message = "The account with this email address is disabled."
 
 
+class InvitationCaseArchived(InvitationError):
+    """The case was archived after the invitation was sent: nobody joins it
+    while it is read-only."""
+
+    reason, status = "archived", 410
+    message = "The case of this invitation is archived."
+
+
 class InvitationNotSent(Exception):
     """The mail server refused or could not be reached."""
 
@@ -253,6 +261,8 @@ def _check(invitation: Invitation) -> Invitation:
         raise InvitationWithdrawn(invitation)
     if invitation.expires_at <= timezone.now():
         raise InvitationExpired(invitation)
+    if invitation.case.is_archived:
+        raise InvitationCaseArchived(invitation)
     return invitation
 
 

@@ -69,7 +69,12 @@ def _can_rate(membership: Membership) -> bool:
 
 
 def _can_recommend(membership: Membership) -> bool:
-    return membership.side == Side.SELLER and membership.role == Role.FACILITATOR
+    """The seller's facilitator, while the case can still change."""
+    return (
+        membership.side == Side.SELLER
+        and membership.role == Role.FACILITATOR
+        and membership.can_edit
+    )
 
 
 def _decision_context(case: Case, **extra) -> dict:

@@ -22,7 +22,7 @@
   // Tell the user when a request failed instead of silently doing nothing.
   document.addEventListener("htmx:responseError", function (event) {
     var status = event.detail.xhr.status;
-    var text = status === 403 ? "You can read this case but not change it."
+    var text = status === 403 ? refusal(event.detail.xhr.responseText)
       : status === 404 ? "This item no longer exists; it may have been deleted by someone else. Reload the page."
       : "Something went wrong (" + status + "). Your change was not saved; please try again.";
     showMessage(text, "danger");
@@ -30,6 +30,12 @@
   document.addEventListener("htmx:sendError", function () {
     showMessage("The server could not be reached. Your change was not saved; check the connection and try again.", "danger");
   });
+
+  // The reason the server gave for a 403 (an archived case, a viewer's role).
+  function refusal(html) {
+    var reason = new DOMParser().parseFromString(html || "", "text/html").querySelector("[data-refusal]");
+    return (reason && reason.textContent.trim()) || "You can read this case but not change it.";
+  }
 
   function showMessage(text, level) {
     var box = document.getElementById("messages");

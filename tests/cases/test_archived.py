@@ -12,14 +12,23 @@ import pytest
 import rules
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
+from django.utils.html import escape
 
 from cases import exports, services
-from cases.models import Case, CaseStatus, CaseStatusChange, ChangeItem, ExportStatus
+from cases.models import (
+    Case,
+    CaseStatus,
+    CaseStatusChange,
+    ChangeItem,
+    ExportStatus,
+    Membership,
+)
 from cases.rules import ARCHIVED_REFUSAL
 from cases.stages import BY_SLUG
 
 from ..factories import ChangeItemFactory
 from .test_case_status import agree_every_stage, set_status, status_url
+from .test_invitations import invite
 from .test_stage_views import HTMX, create_data
 
 NOTICE = "This case is archived."
@@ -251,3 +260,46 @@ def test_the_pdf_of_an_archived_case_renders_and_downloads(
     download = browser.get(url("export_download", archived, export.pk))
     assert download.status_code == 200
     assert b"".join(download.streaming_content).startswith(b"%PDF")
+
+
+def test_comments_are_closed_on_an_archived_case(archived, viewer, as_user):
+    html = as_user(viewer).get(url("stage", archived, "changes")).text
+
+    assert "comments are closed" in html
+    assert f'action="{url("stage_comments", archived, "changes")}"' not in html
+
+
+def test_the_decision_page_offers_no_recommendation(archived, facilitator, as_user):
+    html = as_user(facilitator).get(url("decision", archived)).text
+
+    assert url("decision_recommendation", archived) not in html
+
+
+def test_an_invitation_sent_before_archiving_no_longer_lets_anyone_join(
+    case, facilitator, client
+):
+    _invitation, path = invite(case, facilitator, email="late@client.example")
+    set_status(case, CaseStatus.ARCHIVED)
+
+    for response in (client.get(path), client.post(path)):
+        assert response.status_code == 410
+        assert "The case of this invitation is archived." in response.text
+        assert "restore it to draft" in response.text
+    assert not Membership.objects.filter(
+        case=case, user__email="late@client.example"
+    ).exists()
+
+
+def test_a_refusal_names_its_reason_where_the_page_script_finds_it(
+    archived, facilitator, as_user
+):
+    """htmx shows the reason of a 403 in the page's message area: the script reads
+    the element marked data-refusal, which must hold the archived wording."""
+    response = as_user(facilitator).post(
+        url("item_create", archived, "changes"),
+        create_data("changes", archived, "Through htmx"),
+        headers=HTMX,
+    )
+
+    assert response.status_code == 403
+    assert f"<p data-refusal>{escape(ARCHIVED_REFUSAL)}</p>" in response.text
