@@ -286,15 +286,17 @@ def render_error_message(exc: BaseException) -> str:
 
 
 def recover_exports() -> list[int]:
-    """Re-send unfinished exports whose worker is gone, and old queued ones whose
-    message may have died with a worker. Duplicates are harmless: claim() lets
-    only one run render."""
+    """Re-send running exports whose worker is gone, however young, and queued
+    ones older than a few seconds, whose message may have died with a worker (a
+    younger one's message is most likely still on its way). Duplicates are
+    harmless: claim() lets only one run render."""
     recent = timezone.now() - timedelta(seconds=5)
     resend = []
-    for export in PdfExport.objects.unfinished().filter(requested_at__lt=recent):
-        if export.status == ExportStatus.QUEUED or _worker_is_gone(
-            export.worker, export.heartbeat_at
-        ):
+    for export in PdfExport.objects.unfinished():
+        if export.status == ExportStatus.QUEUED:
+            if export.requested_at < recent:
+                resend.append(export)
+        elif _worker_is_gone(export.worker, export.heartbeat_at):
             resend.append(export)
     for export in resend:
         try:

@@ -227,6 +227,31 @@ def test_an_export_whose_worker_died_is_taken_over(case, facilitator):
     assert export.attempts == 2
 
 
+def test_a_starting_worker_resends_what_a_dead_worker_was_rendering_at_once(
+    case, facilitator, monkeypatch
+):
+    """A render can now be killed within a second of the request: the worker
+    that starts next must not wait for the export to grow old."""
+    sent = []
+    monkeypatch.setattr(exports, "_send", lambda export: sent.append(export.pk))
+    dying = exports.request_export(case=case, user=facilitator)
+    PdfExport.objects.filter(pk=dying.pk).update(
+        status=ExportStatus.RUNNING,
+        worker=f"{socket.gethostname()}:{2**22 + 12345}",  # no such process
+        heartbeat_at=timezone.now(),
+    )
+    sent.clear()
+    just_queued = exports.request_export(case=CaseFactory(), user=facilitator)
+    old_queued = exports.request_export(case=CaseFactory(), user=facilitator)
+    PdfExport.objects.filter(pk=old_queued.pk).update(
+        requested_at=timezone.now() - timedelta(minutes=1)
+    )
+    sent.clear()
+
+    assert sorted(exports.recover_exports()) == sorted([dying.pk, old_queued.pk])
+    assert just_queued.pk not in sent  # its message is most likely still on its way
+
+
 def test_gives_up_after_repeated_attempts(case, facilitator):
     export = exports.request_export(case=case, user=facilitator)
     PdfExport.objects.filter(pk=export.pk).update(attempts=exports.MAX_ATTEMPTS)
