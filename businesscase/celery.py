@@ -53,7 +53,7 @@ def report_missing_pdf_packages(**kwargs) -> None:
 
 @worker_init.connect
 def preload_pdf_renderer(**kwargs) -> None:
-    """Import WeasyPrint and matplotlib and lay out one tiny page before the pool
+    """Import WeasyPrint and lay out one tiny page before the pool
     forks, so every child starts warm and the first export is as fast as the rest."""
     if missing_pdf_packages():
         return

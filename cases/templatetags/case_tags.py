@@ -74,7 +74,7 @@ def get_item(mapping: dict, key):
 @register.filter
 def inline_svg(svg: str) -> str:
     """A chart's SVG for embedding in a page: the XML prolog and doctype dropped.
-    Safe to mark safe: matplotlib escapes every text it draws."""
+    Safe to mark safe: cases/charts.py escapes every text it draws."""
     start = svg.find("<svg")
     return mark_safe(svg[start:] if start >= 0 else "")  # noqa: S308
 

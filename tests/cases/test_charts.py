@@ -216,3 +216,43 @@ def test_many_risks_in_one_cell_stay_in_it_and_never_cover_each_other(db, count)
     for k, (x, y, r) in enumerate(dots):
         for x2, y2, r2 in dots[k + 1 :]:
             assert math.dist((x, y), (x2, y2)) >= r + r2 - 0.01
+
+
+def test_names_in_a_chart_are_text_never_markup(db):
+    """The charts are inlined in the Numbers page as they are (inline_svg marks
+    them safe): a hostile name must arrive as escaped text, never as an element."""
+    hostile = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
+    case = CaseFactory(client=OrganisationFactory(name=hostile, kind="client"))
+    EcosystemPartyFactory(
+        case=case, organisation=OrganisationFactory(name=hostile, kind="partner")
+    )
+    RiskOfActingFactory(case=case, title=hostile)
+    svgs = [
+        charts.ecosystem_picture(
+            case.client.name, list(BY_KEY["ecosystem"].items(case))
+        ),
+        charts.risk_map(list(BY_KEY["risks_of_acting"].items(case)), title=hostile),
+    ]
+    for svg in svgs:
+        assert "<script" not in svg and "<img" not in svg
+        root = parse(svg)
+        assert {e.tag for e in root.iter()} <= {f"{SVG}{t}" for t in SVG_TAGS}
+        # Shown as the text it is (shortened to fit, maybe), not dropped.
+        assert any("<script" in (t or "") for t in texts(root)), texts(root)
+
+
+SVG_TAGS = {
+    "svg",
+    "g",
+    "rect",
+    "line",
+    "circle",
+    "text",
+    "path",
+    "polyline",
+    "polygon",
+    "title",
+    "desc",
+    "tspan",
+    "ellipse",
+}
