@@ -57,16 +57,19 @@ STEPS = [
 PHASES = ["request", "to worker", "gather", "HTML", "layout", "PDF", "save"]
 
 
-def peak_memory_mb(pid: int) -> float:
-    """The highest resident memory of a process and its children (the pool)."""
-    pids = [pid]
+def worker_pids(pid: int) -> list[int]:
+    """A worker process and its children (the pool)."""
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(c) for c in children]
     except OSError:
-        pass
+        return [pid]
+    return [pid, *(int(c) for c in children)]
+
+
+def peak_memory_mb(pid: int) -> float:
+    """The highest resident memory of a process and its children (the pool)."""
     peak = 0
-    for p in pids:
+    for p in worker_pids(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
@@ -78,14 +81,8 @@ def peak_memory_mb(pid: int) -> float:
 
 def cpu_seconds(pid: int) -> float:
     """CPU time used so far by a process and its children (the pool)."""
-    pids = [pid]
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(c) for c in children]
-    except OSError:
-        pass
     ticks = 0
-    for p in pids:
+    for p in worker_pids(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
