@@ -6,6 +6,7 @@ our own PdfExport rows, so no result backend is configured.
 """
 
 import ctypes.util
+import gc
 import logging
 import os
 from pathlib import Path
@@ -66,6 +67,10 @@ def preload_pdf_renderer(**kwargs) -> None:
         pdf.warm_up()
     except Exception:
         logger.exception("Could not preload the PDF renderer")
+    # What is loaded now lives as long as the worker: keep it out of the cycle
+    # collector's walks (and shared with the forked children, copy-on-write).
+    gc.collect()
+    gc.freeze()
 
 
 @worker_ready.connect

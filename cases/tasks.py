@@ -1,5 +1,7 @@
 """Celery tasks: thin, taking ids; the work is in cases/exports.py."""
 
+import gc
+
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
@@ -19,7 +21,13 @@ from . import exports
 )
 def render_export(export_id: int) -> None:
     """Render one export. Safe to run twice: only one run claims the row."""
-    exports.run_export(export_id)
+    try:
+        exports.run_export(export_id)
+    finally:
+        # The render runs with the cycle collector paused (cases/pdf.py); what
+        # it left behind is collected now that the file is ready, rather than
+        # in the middle of the next export.
+        gc.collect()
 
 
 @shared_task

@@ -5,8 +5,10 @@ stage long enough to break its table across pages."""
 
 from __future__ import annotations
 
+import gc
 import io
 import math
+import os
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -330,6 +332,43 @@ def test_an_empty_case_renders_with_placeholders_and_no_figures(db):
         assert re.search(rf"^{scenario} 0 .* n/a$", numbers, re.MULTILINE), scenario
     assert steps == sorted(steps)
     assert steps[-1] == 95
+
+
+def test_the_cycle_collector_is_back_on_after_a_render_even_a_failed_one(
+    db, monkeypatch
+):
+    """The render pauses Python's cycle collector; a worker left with it off
+    would never free what its renders leave behind."""
+    case = CaseFactory(title="Collector")
+    pdf.render_pdf(case)
+    assert gc.isenabled()
+
+    def broken_layout(html):
+        assert not gc.isenabled()  # paused while WeasyPrint works
+        raise RuntimeError("layout failed")
+
+    monkeypatch.setattr(pdf, "layout", broken_layout)
+    with pytest.raises(RuntimeError, match="layout failed"):
+        pdf.render_pdf(case)
+    assert gc.isenabled()
+
+
+def test_a_change_to_the_stylesheet_shows_in_the_next_render(db, tmp_path, settings):
+    """The worker keeps pdf.css parsed between renders, but not past an edit."""
+    css = tmp_path / "css" / "pdf.css"
+    css.parent.mkdir()
+    settings.STATICFILES_DIRS = [tmp_path, *settings.STATICFILES_DIRS]
+    html = "<html><body><p>Styled</p></body></html>"
+
+    css.write_text("@page { size: 100mm 100mm; }")
+    first = pdf.layout(html)
+    css.write_text("@page { size: 100mm 200mm; }")
+    os.utime(css, ns=(css.stat().st_atime_ns, css.stat().st_mtime_ns + 10**9))
+    second = pdf.layout(html)
+
+    mm = 96 / 25.4  # CSS pixels per millimetre
+    assert round(first.pages[0].height / mm) == 100
+    assert round(second.pages[0].height / mm) == 200
 
 
 def test_benefits_without_investment_show_na_not_a_division_error(db):
