@@ -13,6 +13,8 @@ rendered), where the end-to-end time goes, and the machine's load average. The
 two measurements alternate, so other work on the machine slows both alike, and
 both are also given in CPU seconds (the worker's and the request's), which such
 work hardly changes.
+BENCH_LOG_LEVEL=INFO has the worker log each render's steps, with their times,
+to var/bench-worker.log.
 Goals (issue 3): demo under 2 s end to end, ratio under 1.3, the 500-item case
 under 20 s and 400 MB.
 """
@@ -37,7 +39,7 @@ def configure() -> dict[str, str]:
         "DATABASE_URL": f"sqlite:///{DB}",
         "MEDIA_ROOT": str(MEDIA),
         "CELERY_QUEUE": f"bench-{uuid.uuid4().hex[:8]}",
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
     }
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "businesscase.settings")
@@ -101,7 +103,6 @@ def main() -> None:
     import django
 
     django.setup()
-    import weasyprint
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
@@ -160,9 +161,8 @@ def main() -> None:
         """WeasyPrint on the export's HTML: seconds and CPU seconds."""
         html = pdf.render_html(pdf.document_context(case))
         started, cpu = time.perf_counter(), time.process_time()
-        weasyprint.HTML(
-            string=html, base_url=pdf.STATIC_ORIGIN, url_fetcher=pdf.StaticOnlyFetcher()
-        ).write_pdf()
+        with pdf.collector_paused():  # as in the worker's render
+            pdf.layout(html).write_pdf()
         return time.perf_counter() - started, time.process_time() - cpu
 
     def phases(seen: dict[str, float], elapsed: float) -> list[float]:

@@ -214,8 +214,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "control_folder": str(Path(BROKER_DIR, "control")),
         # kombu looks for new messages once a second by default: up to a second
-        # added to every export. Listing a folder ten times a second costs nothing.
-        "polling_interval": 0.1,
+        # added to every export. Listing a folder twenty times a second costs
+        # nothing measurable, and waits 25 ms on average instead of 50.
+        "polling_interval": 0.05,
     }
 else:
     # Redis redelivers an unacknowledged task after this long (a killed worker).
