@@ -2,11 +2,20 @@
 in the room.
 
 Every open stage page and presenter view asks every couple of seconds whether
-its stage changed. The answer must cost next to nothing, so the token is built
-from a few indexed MAX() lookups: the stage's item history (adds, edits and
-deletes all write a history row), the stage record's history (notes, status),
-and the stage's comments and sign-offs. Only when the token moved does the
-client fetch the stage's items again.
+its stage changed. The answer must cost next to nothing, so the token is one
+query of indexed MAX() and COUNT() lookups, read as scalar subqueries of the
+case row. It covers:
+
+- the stage's item history (adds, edits and deletes all write a history row);
+- the item history of every stage its cards show data from (`Stage.shows_from`
+  in cases/stages.py: a benefit names the lagging metric that proves it, so
+  renaming that metric is a change of the Benefits stage too);
+- the stage record's history (notes, status);
+- the stage's comments and sign-offs (newest id and count, so a delete counts).
+
+Anything else (another stage's comments, an unrelated stage's items) leaves the
+token alone. Only when the token moved does the client fetch the stage's items
+again.
 
 Presence lives in the cache: each poll marks its user as seen in the case, and
 "in the room" is everyone seen in the last PRESENCE_SECONDS.
@@ -17,7 +26,7 @@ from __future__ import annotations
 import time
 
 from django.core.cache import cache
-from django.db.models import Count, Max
+from django.db.models import Aggregate, Count, Max, OuterRef, QuerySet, Subquery
 
 from .models import Case, Comment, StageRecord, StageSignOff
 from .stages import Stage
@@ -25,30 +34,38 @@ from .stages import Stage
 PRESENCE_SECONDS = 20
 
 
+def _of_case(rows: QuerySet, aggregate: Aggregate) -> Subquery:
+    """`aggregate` over the case's rows in `rows`, as a scalar subquery of the
+    case row: one value, NULL when the case has no such rows."""
+    return Subquery(
+        rows.filter(case_id=OuterRef("pk"))
+        .order_by()
+        .values("case_id")
+        .annotate(value=aggregate)
+        .values("value")
+    )
+
+
 def change_token(case: Case, stage: Stage) -> str:
-    items = stage.model.history.filter(case_id=case.pk).aggregate(m=Max("history_id"))[
-        "m"
-    ]
-    record = StageRecord.history.filter(case_id=case.pk, stage=stage.slug).aggregate(
-        m=Max("history_id")
-    )["m"]
-    comments = Comment.objects.filter(case=case, stage=stage.slug).aggregate(
-        m=Max("id"), n=Count("id")
-    )
-    sign_offs = StageSignOff.objects.filter(case=case, stage=stage.slug).aggregate(
-        m=Max("id"), n=Count("id")
-    )
-    return "-".join(
-        str(v or 0)
-        for v in (
-            items,
-            record,
-            comments["m"],
-            comments["n"],
-            sign_offs["m"],
-            sign_offs["n"],
-        )
-    )
+    """A string that moves whenever what the stage's page shows changes."""
+    comments = Comment.objects.filter(stage=stage.slug)
+    sign_offs = StageSignOff.objects.filter(stage=stage.slug)
+    parts = {
+        "items_last": _of_case(stage.model.history.all(), Max("history_id")),
+        **{
+            f"{other.key}_last": _of_case(other.model.history.all(), Max("history_id"))
+            for other in stage.shown_stages
+        },
+        "record_last": _of_case(
+            StageRecord.history.filter(stage=stage.slug), Max("history_id")
+        ),
+        "comments_last": _of_case(comments, Max("id")),
+        "comments_count": _of_case(comments, Count("id")),
+        "sign_offs_last": _of_case(sign_offs, Max("id")),
+        "sign_offs_count": _of_case(sign_offs, Count("id")),
+    }
+    row = Case.objects.filter(pk=case.pk).values(**parts).get()
+    return "-".join(str(row[name] or 0) for name in parts)
 
 
 def _presence_key(case: Case) -> str:

@@ -1,14 +1,15 @@
 """The registry of the nine stages: the one place that says what a stage is.
 
-Navigation, URLs, progress, the stage pages, import/export and the PDF all read
-`STAGES`; adding a stage field or a stage question is a change here (and in the
-item's model and form), nowhere else.
+Navigation, URLs, progress, the stage pages, live updates, import/export and
+the PDF all read `STAGES`; adding a stage field or a stage question is a change
+here (and in the item's model and form), nowhere else.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Count, Max, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -48,6 +49,10 @@ class Stage:
     prefetch_related: tuple[str, ...] = ()
     ordering: tuple[str, ...] = ("position", "id")
     columns: tuple[str, ...] = field(default=())
+    # The other stages (by key) whose items this stage's cards show: a benefit
+    # names the lagging metric that proves it. A change there is a change here
+    # for the pages that have this stage open (cases/live.py).
+    shows_from: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.number}. {self.title}"
@@ -62,6 +67,11 @@ class Stage:
     def plural(self) -> str:
         """What the stage's items are called, plural ("leading metrics")."""
         return str(self.model._meta.verbose_name_plural)
+
+    @property
+    def shown_stages(self) -> tuple[Stage, ...]:
+        """The stages named in `shows_from`."""
+        return tuple(BY_KEY[key] for key in self.shows_from)
 
     @property
     def template(self) -> str:
@@ -183,6 +193,7 @@ STAGES: tuple[Stage, ...] = (
         form=forms.LeadingMetricForm,
         item_noun="leading metric",
         prefetch_related=("drives",),
+        shows_from=("lagging_metrics",),  # the lagging metrics each one drives
         guide=(
             "Early signals that the change is working (adoption, activity, cycle "
             "time), long before the results show: a baseline, a target, by when, an "
@@ -206,6 +217,7 @@ STAGES: tuple[Stage, ...] = (
         form=forms.LaggingMetricForm,
         item_noun="lagging metric",
         prefetch_related=("driven_by",),
+        shows_from=("leading_metrics",),  # the leading metrics driving each one
         guide=(
             "The outcomes that prove the change afterwards: revenue, cost, churn, "
             "satisfaction. A baseline, a target, by when, an owner and the source of "
@@ -231,6 +243,7 @@ STAGES: tuple[Stage, ...] = (
         item_noun="benefit",
         select_related=("metric",),
         prefetch_related=("yearly",),
+        shows_from=("lagging_metrics",),  # the lagging metric proving each one
         guide=(
             "What you expect to gain, as an honest range (low, expected, high) per "
             "year where it can be counted, in words where it cannot. Each benefit is "
@@ -320,6 +333,13 @@ STAGES: tuple[Stage, ...] = (
 BY_SLUG: dict[str, Stage] = {stage.slug: stage for stage in STAGES}
 BY_KEY: dict[str, Stage] = {stage.key: stage for stage in STAGES}
 BY_MODEL: dict[type[StageItem], Stage] = {stage.model: stage for stage in STAGES}
+
+for _stage in STAGES:
+    if not set(_stage.shows_from) <= BY_KEY.keys() - {_stage.key}:
+        raise ImproperlyConfigured(
+            f"Stage {_stage.key!r}: shows_from names {_stage.shows_from}; "
+            "give the keys of other stages."
+        )
 
 
 def get_stage(slug: str) -> Stage:

@@ -4,9 +4,15 @@ import pytest
 from django.urls import reverse
 
 from cases import live
-from cases.stages import BY_KEY
+from cases.stages import BY_KEY, BY_MODEL, STAGES
 
-from ..factories import ChangeItemFactory, RiskOfNotActingFactory
+from ..factories import (
+    BenefitFactory,
+    ChangeItemFactory,
+    LaggingMetricFactory,
+    RiskOfNotActingFactory,
+)
+from .test_stage_views import edit_data, item_url
 
 pytestmark = pytest.mark.django_db
 
@@ -64,15 +70,90 @@ def test_another_stages_change_does_not_wake_this_stage(case):
     assert live.change_token(case, BY_KEY["changes"]) == before
 
 
+@pytest.mark.parametrize("view", ["stage", "presenter"])
 def test_poll_is_cheap_whatever_the_size(
-    as_user, case, viewer, django_assert_max_num_queries
+    as_user, case, viewer, view, django_assert_max_num_queries
 ):
     for n in range(200):
         ChangeItemFactory(case=case, title=f"Change {n}")
+        metric = LaggingMetricFactory(case=case)
+        BenefitFactory(case=case, metric=metric)
     client = as_user(viewer)
-    token = client.get(changes_url(case))["X-Changes-Token"]
-    with django_assert_max_num_queries(8):
-        assert client.get(changes_url(case, since=token)).status_code == 204
+    for slug in ("changes", "benefits"):
+        params = {"view": "presenter"} if view == "presenter" else {}
+        token = client.get(changes_url(case, slug, **params))["X-Changes-Token"]
+        # Session, user, case and membership included; nothing is rendered.
+        with django_assert_max_num_queries(8):
+            unchanged = client.get(changes_url(case, slug, since=token, **params))
+        assert unchanged.status_code == 204
+        assert not unchanged.content
+
+
+def test_renaming_a_lagging_metric_updates_open_benefits_pages(
+    as_user, case, viewer, facilitator
+):
+    metric = LaggingMetricFactory(case=case, name="Cost per delivery")
+    BenefitFactory(case=case, title="Fewer trucks on the road", metric=metric)
+    client = as_user(viewer)
+    token = client.get(changes_url(case, "benefits"))["X-Changes-Token"]
+    assert client.get(changes_url(case, "benefits", since=token)).status_code == 204
+
+    # Someone renames the metric on the lagging metrics stage...
+    renamed = as_user(facilitator).post(
+        item_url("item_edit", case, "lagging-metrics", metric),
+        edit_data("lagging-metrics", case, metric, "Cost per delivered order"),
+    )
+    assert renamed.status_code == 302
+
+    # ...and the benefit card that names it shows the new name at the next poll.
+    client.force_login(viewer)
+    after = client.get(
+        changes_url(case, "benefits", since=token), HTTP_HX_REQUEST="true"
+    )
+    assert after.status_code == 200
+    assert after["X-Changes-Token"] != token
+    assert "Cost per delivered order" in after.text
+    assert "Cost per delivery<" not in after.text
+
+
+def test_a_comment_on_a_stage_benefits_does_not_show_leaves_benefits_alone(
+    as_user, case, viewer, facilitator
+):
+    client = as_user(viewer)
+    benefits = client.get(changes_url(case, "benefits"))["X-Changes-Token"]
+    models = client.get(changes_url(case, "models"))["X-Changes-Token"]
+
+    as_user(facilitator).post(
+        reverse("cases:stage_comments", args=[case.pk, "models"]),
+        {"text": "Start with the operating model."},
+    )
+
+    client.force_login(viewer)
+    assert client.get(changes_url(case, "models", since=models)).status_code == 200
+    assert client.get(changes_url(case, "benefits", since=benefits)).status_code == 204
+
+
+def test_every_stage_a_card_reads_is_declared_in_shows_from():
+    """The stages whose items a stage's list loads (its select_related and
+    prefetch_related) are the stages its cards show: forgetting one in
+    `shows_from` would leave open pages stale."""
+    for stage in STAGES:
+        loaded = set()
+        for path in (*stage.select_related, *stage.prefetch_related):
+            model = stage.model
+            for name in path.split("__"):
+                model = model._meta.get_field(name).related_model
+                if model in BY_MODEL and model is not stage.model:
+                    loaded.add(BY_MODEL[model].key)
+        assert loaded <= set(stage.shows_from), stage.key
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=lambda stage: stage.key)
+def test_the_token_is_one_query_whatever_the_stage_shows(
+    case, stage, django_assert_num_queries
+):
+    with django_assert_num_queries(1):
+        live.change_token(case, stage)
 
 
 def test_presenter_shows_the_stage_questions_items_and_the_room(
