@@ -2,8 +2,9 @@
 
 A non-member gets 404 for any URL of a case, so a guessed id reveals nothing;
 a member who may only read gets 403 on a write. An archived case is read-only
-for every member: every write but a facilitator's move of its status gets 403,
-with a message that says why (`rules.ARCHIVED_REFUSAL`).
+for every member: every write gets 403, with a message that says why
+(`rules.ARCHIVED_REFUSAL`), but two of a facilitator's: moving its status
+(restoring it) and taking someone's access away.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def get_case_for_user(
     manage: bool = False,
     comment: bool = False,
     change_status: bool = False,
+    revoke: bool = False,
     with_parties: bool = True,
 ) -> Case:
     """Load a case for `user`, with their membership as `case.membership`.
@@ -44,6 +46,8 @@ def get_case_for_user(
     All three are refused on an archived case.
     change_status: the user must be allowed to move the case's status
     (facilitator), archived or not: un-archiving is such a move.
+    revoke: the user must be allowed to take people's access away (remove a
+    member, withdraw an invitation): a facilitator, archived or not.
     with_parties: load the client and seller too (every page's header names
     them). A page that may be served from the cache passes False and calls
     `load_parties` only when it renders: on a page served from the cache this
@@ -72,6 +76,8 @@ def get_case_for_user(
     case.membership = membership
     if change_status and not rules.has_perm("cases.change_case_status", user, case):
         raise PermissionDenied("Only a facilitator of this case can change its status.")
+    if revoke and not rules.has_perm("cases.revoke_access", user, case):
+        raise PermissionDenied("Only a facilitator of this case can take access away.")
     asked = {"manage": manage, "write": write, "comment": comment}
     for need, (permission, refusal) in NEEDS.items():
         if asked[need] and not rules.has_perm(permission, user, case):

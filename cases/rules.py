@@ -59,6 +59,12 @@ def may_change_status(user, case) -> bool:
     return membership is not None and membership.can_change_status
 
 
+@rules.predicate
+def may_revoke(user, case) -> bool:
+    membership = _membership(user, case)
+    return membership is not None and membership.can_revoke
+
+
 # Checked with rules.has_perm(), not user.has_perm(): a superuser gets every
 # permission from the latter, and a case's roles must hold for everyone.
 rules.add_perm("cases.read_case", is_member)
@@ -66,3 +72,4 @@ rules.add_perm("cases.comment_case", may_comment)
 rules.add_perm("cases.write_case", may_edit)
 rules.add_perm("cases.facilitate_case", may_manage)
 rules.add_perm("cases.change_case_status", may_change_status)
+rules.add_perm("cases.revoke_access", may_revoke)

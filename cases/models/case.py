@@ -188,6 +188,13 @@ class Membership(models.Model):
         return self.role == Role.FACILITATOR
 
     @property
+    def can_revoke(self) -> bool:
+        """Take people's access away (remove a member, withdraw an invitation),
+        archived or not: someone who leaves must lose an archived case too,
+        without the case being restored and its history moved for it."""
+        return self.role == Role.FACILITATOR
+
+    @property
     def display_name(self) -> str:
         return display_name(self.user)
 

@@ -239,7 +239,7 @@ def member_update(
 def member_remove(
     request: HttpRequest, case_id: int, membership_id: int
 ) -> HttpResponse:
-    case = get_case_for_user(request.user, case_id, manage=True)
+    case = get_case_for_user(request.user, case_id, revoke=True)
     membership = get_object_or_404(Membership, pk=membership_id, case=case)
     try:
         services.remove_member(membership=membership)

@@ -93,7 +93,7 @@ def invitation_resend(
 def invitation_withdraw(
     request: HttpRequest, case_id: int, invitation_id: int
 ) -> HttpResponse:
-    case = get_case_for_user(request.user, case_id, manage=True)
+    case = get_case_for_user(request.user, case_id, revoke=True)
     invitation = get_object_or_404(Invitation, pk=invitation_id, case=case)
     try:
         invitations.withdraw(invitation=invitation)

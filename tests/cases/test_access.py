@@ -236,10 +236,19 @@ ENDPOINTS = [
     Endpoint("members", "get", READ, _case),
     Endpoint("members", "post", MANAGE, _case, data=_new_member, ok=302),
     Endpoint("member_update", "post", MANAGE, _bystander, data=_role_change, ok=302),
-    Endpoint("member_remove", "post", MANAGE, _bystander, ok=302),
+    Endpoint(
+        "member_remove",
+        "post",
+        MANAGE,
+        _bystander,
+        ok=302,
+        archived_ok=True,  # taking access away: someone who leaves loses it all
+    ),
     Endpoint("invite", "post", MANAGE, _case, data=_invitee, ok=302),
     Endpoint("invitation_resend", "post", MANAGE, _invitation, ok=302),
-    Endpoint("invitation_withdraw", "post", MANAGE, _invitation, ok=302),
+    Endpoint(
+        "invitation_withdraw", "post", MANAGE, _invitation, ok=302, archived_ok=True
+    ),
     Endpoint("activity", "get", READ, _case),
     Endpoint("numbers", "get", READ, _case),
     Endpoint("summary_json", "get", READ, _case),
@@ -427,8 +436,9 @@ def archive(case: Case) -> None:
 @pytest.mark.parametrize("persona", ["facilitator", "viewer"])
 @every_endpoint
 def test_an_archived_case_is_read_only(persona, endpoint, world, as_user, request):
-    """Even a facilitator changes nothing in an archived case but its status;
-    everyone still reads it, exports its PDF and downloads it."""
+    """Even a facilitator changes nothing in an archived case but its status
+    and who has access to it; everyone still reads it, exports its PDF and
+    downloads it."""
     browser = as_user(request.getfixturevalue(persona))
     endpoint.prepare(world, endpoint.slug)
     archive(world.case)

@@ -167,8 +167,8 @@ def test_the_live_update_offers_no_change_either(archived, facilitator, as_user)
     assert "/edit/" not in response.content.decode()
 
 
-def test_the_overview_and_people_pages_offer_no_change_but_the_status(
-    archived, facilitator, as_user
+def test_the_overview_and_people_pages_offer_no_change_but_status_and_access(
+    archived, facilitator, client_contributor, as_user
 ):
     browser = as_user(facilitator)
     overview = browser.get(url("overview", archived)).content.decode()
@@ -176,9 +176,63 @@ def test_the_overview_and_people_pages_offer_no_change_but_the_status(
 
     assert url("settings", archived) not in overview
     assert "Restore to draft" in overview
-    assert "/remove/" not in people
+    contributor = archived.memberships.get(user=client_contributor)
+    assert url("member_remove", archived, contributor.pk) in people
+    assert f'action="{url("member_update", archived, contributor.pk)}"' not in people
     assert url("invite", archived) not in people
     assert f'action="{url("members", archived)}"' not in people
+    assert "you can still take people's access away" in people
+
+
+def test_a_facilitator_takes_a_members_access_away_without_restoring_it(
+    archived, facilitator, client_contributor, as_user
+):
+    contributor = archived.memberships.get(user=client_contributor)
+
+    response = as_user(facilitator).post(url("member_remove", archived, contributor.pk))
+
+    assert response.status_code == 302
+    assert not archived.memberships.filter(user=client_contributor).exists()
+    archived.refresh_from_db()
+    assert archived.status == CaseStatus.ARCHIVED
+    assert as_user(client_contributor).get(url("overview", archived)).status_code == 404
+
+
+def test_only_a_facilitator_takes_access_away(
+    archived, client_contributor, viewer, as_user
+):
+    them = archived.memberships.get(user=viewer)
+
+    response = as_user(client_contributor).post(url("member_remove", archived, them.pk))
+
+    assert response.status_code == 403
+    assert "Only a facilitator" in response.content.decode()
+    assert archived.memberships.filter(user=viewer).exists()
+
+
+def test_the_last_facilitator_still_cannot_leave(archived, facilitator, as_user):
+    mine = archived.memberships.get(user=facilitator)
+
+    response = as_user(facilitator).post(
+        url("member_remove", archived, mine.pk), follow=True
+    )
+
+    assert "A case needs at least one facilitator." in response.content.decode()
+    assert archived.memberships.filter(user=facilitator).exists()
+
+
+def test_a_waiting_invitation_is_withdrawn_but_not_resent(case, facilitator, as_user):
+    invitation, _ = invite(case, facilitator, "late@example.com")
+    set_status(case, CaseStatus.ARCHIVED)
+    browser = as_user(facilitator)
+    people = browser.get(url("members", case)).content.decode()
+
+    assert url("invitation_withdraw", case, invitation.pk) in people
+    assert url("invitation_resend", case, invitation.pk) not in people
+    response = browser.post(url("invitation_withdraw", case, invitation.pk))
+    assert response.status_code == 302
+    invitation.refresh_from_db()
+    assert invitation.withdrawn_at is not None
 
 
 def test_the_decision_page_offers_no_rating(archived, client_contributor, as_user):
@@ -209,7 +263,7 @@ def test_membership_permissions_follow_the_status(archived, facilitator):
         False,
         False,
     )
-    assert membership.can_change_status
+    assert membership.can_change_status and membership.can_revoke
 
     set_status(archived, CaseStatus.DRAFT)
     membership = archived.memberships.get(user=facilitator)
@@ -224,6 +278,7 @@ def test_membership_permissions_follow_the_status(archived, facilitator):
         ("cases.write_case", False),
         ("cases.facilitate_case", False),
         ("cases.change_case_status", True),
+        ("cases.revoke_access", True),
     ],
 )
 def test_the_rules_of_an_archived_case(
