@@ -24,7 +24,9 @@ render as usual.
 
 CSRF tokens: kept HTML must not hold one person's token. While a page or part
 renders for the cache, `{% csrf_token %}` writes `CSRF_SLOT` instead, and every
-response fills the slots with a freshly masked token for the person asking.
+response fills the slots with a freshly masked token for the person asking:
+`render_page` for a whole page, the `{% cached_part %}` tag for a part sent on
+its own (an htmx add, a live update).
 """
 
 from __future__ import annotations

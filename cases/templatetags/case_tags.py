@@ -106,11 +106,16 @@ class CachedPartNode(template.Node):
             return self.nodelist.render(context)
         if part.hit:
             # HTML this very node rendered (escaped) for the same key.
-            return mark_safe(part.html)  # noqa: S308
-        with context.push(csrf_token=pagecache.CSRF_SLOT):
-            html = self.nodelist.render(context)
-        part.store(html)
-        return html
+            html = part.html
+        else:
+            with context.push(csrf_token=pagecache.CSRF_SLOT):
+                html = self.nodelist.render(context)
+            part.store(html)
+        # The kept HTML holds slots, never a token: fill them with the token of
+        # the person asking. A page that is itself being kept (render_page) has
+        # the slot as its token, so the slots stay for it to fill per response.
+        token = str(context.get("csrf_token") or "")
+        return mark_safe(html.replace(pagecache.CSRF_SLOT, token))  # noqa: S308
 
 
 @register.tag

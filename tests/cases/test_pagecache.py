@@ -12,6 +12,8 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.middleware.csrf import _does_token_match, _unmask_cipher_token, get_token
+from django.template import RequestContext, Template
 from django.test import Client
 from django.urls import reverse
 
@@ -214,6 +216,30 @@ def test_each_person_gets_their_own_valid_csrf_token_from_a_cached_page(case):
     )
     assert added.status_code == 302, "the token from a cached page is accepted"
     assert "Book deliveries online" in second.get(stage_url(case)).text
+
+
+def test_a_kept_part_sent_on_its_own_gets_the_askers_token(rf, case, facilitator):
+    """The item list is also sent without its page (an htmx add, a live
+    update): a form in it must carry the token of whoever asks, from the
+    render that keeps it and from the cache alike."""
+    template = Template(
+        "{% load case_tags %}{% cached_part part %}"
+        "<form method='post'>{% csrf_token %}</form>{% endcached_part %}"
+    )
+    case.membership = case.memberships.get(user=facilitator)
+    sent = []
+    for _ in range(2):  # kept by the first render, served from the cache by the second
+        request = rf.get("/")
+        request.user = facilitator
+        part = pagecache.CachedPart("test", case, only_edit_rights=True)
+        sent.append((request, template.render(RequestContext(request, {"part": part}))))
+
+    assert part.hit
+    for request, html in sent:
+        assert pagecache.CSRF_SLOT not in html
+        assert _does_token_match(
+            csrf_from(html), _unmask_cipher_token(get_token(request))
+        )
 
 
 def test_a_form_with_errors_is_not_kept(as_user, case, facilitator):
