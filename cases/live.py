@@ -17,6 +17,10 @@ Anything else (another stage's comments, an unrelated stage's items) leaves the
 token alone. Only when the token moved does the client fetch the stage's items
 again.
 
+A stage page also shows the stepper: every stage's item count and status. Its
+token (`page_token`) adds those, so that when only another stage moved on, the
+page gets a fresh stepper and keeps its items as they are.
+
 Presence lives in the cache: each poll marks its user as seen in the case, and
 "in the room" is everyone seen in the last PRESENCE_SECONDS.
 """
@@ -66,6 +70,25 @@ def change_token(case: Case, stage: Stage) -> str:
     }
     row = Case.objects.filter(pk=case.pk).values(**parts).get()
     return "-".join(str(row[name] or 0) for name in parts)
+
+
+# A stage page's token: its stage's token, then the stepper's (every stage's item
+# count and status), so that a page learns when another stage moved on too.
+STEPPER_SPLIT = "~"
+
+
+def page_token(case: Case, stage: Stage, nav: list[dict]) -> str:
+    """The token of a stage page, whose stepper (`nav`, from
+    views.common._stage_nav) shows the other stages' counts and statuses."""
+    stepper = ".".join(f"{entry['count']}{entry['status'][:2]}" for entry in nav)
+    return f"{change_token(case, stage)}{STEPPER_SPLIT}{stepper}"
+
+
+def only_the_stepper_moved(since: str, token: str) -> bool:
+    """Whether a page holding `since` needs the stepper only, not its items."""
+    stage_since, _, stepper_since = since.partition(STEPPER_SPLIT)
+    stage_now, _, stepper_now = token.partition(STEPPER_SPLIT)
+    return stage_since == stage_now and stepper_since != stepper_now
 
 
 def _presence_key(case: Case) -> str:

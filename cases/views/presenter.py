@@ -61,24 +61,38 @@ def presenter(request: HttpRequest, case_id: int, stage_slug: str) -> HttpRespon
 def stage_changes(request: HttpRequest, case_id: int, stage_slug: str) -> HttpResponse:
     """204 when the stage has not changed since the client's token; otherwise the
     stage's items as the asking page shows them, with the new token in the
-    X-Changes-Token header. Polled every few seconds by open pages."""
+    X-Changes-Token header. Polled every few seconds by open pages.
+
+    A stage page whose own stage is unchanged while another moved on gets its
+    stepper alone, marked by an X-Changes-Only header naming the element."""
     case = get_case_for_user(request.user, case_id)
     stage = get_stage(stage_slug)
     live.mark_present(case, request.user, stage)
-    token = live.change_token(case, stage)
-    if request.GET.get("view") == "presenter":
+    since = request.GET.get("since", "")
+    presenter = request.GET.get("view") == "presenter"
+    if presenter:
         # The projector also shows who is in the room: a newcomer is a change.
+        token = live.change_token(case, stage)
         token += ":" + ".".join(str(uid) for uid in sorted(live.present_user_ids(case)))
-    if request.GET.get("since") == token:
+    else:
+        nav = _stage_nav(case)
+        token = live.page_token(case, stage, nav)
+    if since == token:
         response = HttpResponse(status=204)
-    elif request.GET.get("view") == "presenter":
+    elif presenter:
         response = render(
             request,
             "cases/presenter.html#presenter-live",
             _presenter_context(case, stage),
         )
+    elif live.only_the_stepper_moved(since, token):
+        response = render(
+            request,
+            "cases/_stepper.html",
+            {"case": case, "stage": stage, "nav": nav},
+        )
+        response["X-Changes-Only"] = "stepper"
     else:
-        nav = _stage_nav(case)
         context = {
             "case": case,
             "stage": stage,

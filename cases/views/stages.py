@@ -31,9 +31,9 @@ def _stage_context(request: HttpRequest, case: Case, stage: Stage, **extra) -> d
         "can_edit": case.membership.can_edit,
         "can_manage": case.membership.can_manage,
         "editing_id": None,
-        "token": live.change_token(case, stage),  # for the page's live updates
         "edit_form": None,
     }
+    context["token"] = live.page_token(case, stage, context["nav"])  # live updates
     context.update(_items_context(case, stage, context["nav"], **extra))
     context["stage_agreed"] = bool(
         context["record"] and context["record"].status == StageStatus.AGREED

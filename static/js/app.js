@@ -54,7 +54,9 @@
 
   // Live pages: ask "changed since <token>?" every few seconds while the tab is
   // visible; swap in the new items only when the answer is yes (200, not 204),
-  // and never while the user has an edit form open in the list.
+  // and never while the user has an edit form open in the list. An answer marked
+  // X-Changes-Only replaces that element alone (the stepper, when only another
+  // stage moved on).
   function startPolling(root) {
     root.querySelectorAll("[data-poll-url]").forEach(function (poller) {
       if (poller.dataset.polling) return;
@@ -72,12 +74,15 @@
             var token = response.headers.get("X-Changes-Token");
             if (token) poller.dataset.pollToken = token;
             if (response.status !== 200) return null;
-            return response.text();
+            var only = response.headers.get("X-Changes-Only");
+            return response.text().then(function (html) {
+              return { html: html, into: only ? document.getElementById(only) : target };
+            });
           })
-          .then(function (html) {
-            if (html && target.isConnected && !target.querySelector("form")) {
-              htmx.swap(target, html, { swapStyle: "outerHTML" });
-            }
+          .then(function (answer) {
+            if (!answer || !answer.html || !answer.into || !answer.into.isConnected) return;
+            if (answer.into === target && target.querySelector("form")) return;
+            htmx.swap(answer.into, answer.html, { swapStyle: "outerHTML" });
           })
           .catch(function () { /* offline for a moment: try again next time */ })
           .finally(function () { busy = false; });

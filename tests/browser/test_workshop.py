@@ -63,3 +63,26 @@ def test_an_open_stage_page_shows_another_persons_item(browser, live_server, dem
         "Pair planners with drivers for a week", timeout=3000
     )
     expect(watcher.locator("#stage-count")).to_have_text(str(count_before + 1))
+
+
+def test_an_open_stage_page_counts_an_item_added_on_another_stage(
+    browser, live_server, demo_case
+):
+    """The stepper follows the other stages, without touching the page's list."""
+    watcher = browser.new_context().new_page()
+    log_in(watcher, live_server, "david.chen@harbour.example")  # the CFO, a viewer
+    watcher.goto(f"{live_server.url}/cases/{demo_case.pk}/stages/benefits/")
+    changes_count = watcher.locator('[data-stage-count="changes"]')
+    before = int(changes_count.inner_text())
+    list_before = watcher.locator("#item-list").inner_html()
+
+    editor = browser.new_context().new_page()
+    log_in(editor, live_server, "anna.berg@northwind.example")
+    editor.goto(f"{live_server.url}/cases/{demo_case.pk}/stages/changes/")
+    form = editor.locator("#add-item form")
+    form.get_by_label("Leg").select_option("process")
+    form.get_by_label("Title").fill("Publish the delivery slots to site managers")
+    form.get_by_role("button", name="Add change").click()
+
+    expect(changes_count).to_have_text(str(before + 1), timeout=3000)
+    assert watcher.locator("#item-list").inner_html() == list_before

@@ -1,5 +1,7 @@
 """Live workshops: the cheap "changed since?" answer and the presenter view."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -131,6 +133,52 @@ def test_a_comment_on_a_stage_benefits_does_not_show_leaves_benefits_alone(
     client.force_login(viewer)
     assert client.get(changes_url(case, "models", since=models)).status_code == 200
     assert client.get(changes_url(case, "benefits", since=benefits)).status_code == 204
+
+
+def test_an_item_added_on_another_stage_refreshes_the_stepper_alone(
+    as_user, case, viewer, facilitator
+):
+    client = as_user(viewer)
+    token = client.get(changes_url(case, "benefits"))["X-Changes-Token"]
+
+    as_user(facilitator).post(
+        reverse("cases:item_create", args=[case.pk, "changes"]),
+        {"leg": "people", "title": "Coach the dispatchers", "description": ""},
+    )
+
+    client.force_login(viewer)
+    after = client.get(changes_url(case, "benefits", since=token))
+    assert after.status_code == 200
+    assert after["X-Changes-Only"] == "stepper"
+    assert 'id="stepper"' in after.text
+    assert 'id="item-list"' not in after.text
+    count = re.search(r'data-stage-count="changes">(\d+)<', after.text)
+    assert count and int(count.group(1)) == 1
+    # Taken in, the new token is quiet again.
+    again = client.get(changes_url(case, "benefits", since=after["X-Changes-Token"]))
+    assert again.status_code == 204
+
+
+def test_a_change_of_the_pages_own_stage_still_brings_the_whole_list(
+    as_user, case, viewer, facilitator
+):
+    client = as_user(viewer)
+    token = client.get(changes_url(case, "changes"))["X-Changes-Token"]
+    ChangeItemFactory(case=case, title="Coach the dispatchers")
+
+    after = client.get(changes_url(case, "changes", since=token))
+    assert after.status_code == 200
+    assert "X-Changes-Only" not in after
+    assert "Coach the dispatchers" in after.text
+
+
+def test_the_page_starts_with_the_token_its_poll_answers(as_user, case, viewer):
+    """The token written in the page is the one the poll gives: an unchanged
+    page gets 204 from its very first poll."""
+    client = as_user(viewer)
+    page = client.get(reverse("cases:stage", args=[case.pk, "benefits"])).text
+    token = re.search(r'data-poll-token="([^"]+)"', page).group(1)
+    assert client.get(changes_url(case, "benefits", since=token)).status_code == 204
 
 
 def test_every_stage_a_card_reads_is_declared_in_shows_from():
