@@ -588,6 +588,14 @@ class MemberForm(forms.Form):
         return cleaned
 
 
+class InviteForm(forms.Form):
+    """Invite someone by email, with or without an account (cases/invitations.py)."""
+
+    email = forms.EmailField(label="Email")
+    side = forms.ChoiceField(choices=Side.choices)
+    role = forms.ChoiceField(choices=Role.choices)
+
+
 class MembershipForm(forms.ModelForm):
     class Meta:
         model = Membership

@@ -4,7 +4,6 @@ accepts: a link scanner that fetches the page consumes nothing)."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -17,17 +16,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import invitations
 from ..access import get_case_for_user
-from ..models import Invitation, Role, Side, display_name
+from ..forms import InviteForm
+from ..models import Invitation, display_name
 
 # The link proves the address; no password is checked, so name the plain model
 # backend (the rules backend cannot log anyone in).
 LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
-
-
-class InviteForm(forms.Form):
-    email = forms.EmailField(label="Email")
-    side = forms.ChoiceField(choices=Side.choices)
-    role = forms.ChoiceField(choices=Role.choices)
 
 
 def _base_url(request: HttpRequest) -> str:
