@@ -147,10 +147,12 @@ def delete_case(*, case: Case) -> None:
 
 @transaction.atomic
 def update_case_settings(*, case: Case, user, **fields) -> Case:
+    _lock_case(case)
     for name, value in fields.items():
         setattr(case, name, value)
     case.full_clean()
-    case.save()
+    # Only the settings: the caller's copy of the rest (the status) may be stale.
+    case.save(update_fields=[*fields, "updated_at"])
     return case
 
 
@@ -212,6 +214,7 @@ def save_item(
     """
     if item.case_id != case.pk:
         raise ValidationError("This item belongs to another case.")
+    _lock_case(case)
     is_new = item.pk is None
     if not is_new:
         # First, so a refused edit writes nothing (not even a new organisation).
@@ -264,6 +267,7 @@ def save_item(
 def delete_item(*, case: Case, stage: Stage, item: StageItem, user) -> None:
     if item.case_id != case.pk:
         raise ValidationError("This item belongs to another case.")
+    _lock_case(case)
     # Recorded in the history, so whoever was editing it is told who deleted it.
     item._history_user = user
     item.delete()
@@ -297,6 +301,7 @@ def update_stage_notes(
 
 @transaction.atomic
 def add_member(*, case: Case, user, side: str, role: str) -> Membership:
+    _lock_case(case)
     membership, created = Membership.objects.get_or_create(
         case=case, user=user, defaults={"side": side, "role": role}
     )
@@ -311,8 +316,9 @@ def _facilitator_count(case: Case) -> int:
 
 @transaction.atomic
 def change_member(*, membership: Membership, side: str, role: str) -> Membership:
-    # Lock the case's memberships so two facilitators cannot demote each other
-    # at once and leave the case with none.
+    # Lock the case, then its memberships, so two facilitators cannot demote
+    # each other at once and leave the case with none.
+    _lock_case(membership.case)
     list(Membership.objects.select_for_update().filter(case=membership.case_id))
     if (
         membership.role == Role.FACILITATOR
@@ -328,6 +334,7 @@ def change_member(*, membership: Membership, side: str, role: str) -> Membership
 
 @transaction.atomic
 def remove_member(*, membership: Membership) -> None:
+    _lock_case(membership.case, even_archived=True)
     list(Membership.objects.select_for_update().filter(case=membership.case_id))
     if membership.role == Role.FACILITATOR and _facilitator_count(membership.case) == 1:
         raise ValidationError("A case needs at least one facilitator.")
@@ -342,6 +349,7 @@ def save_buying_ratings(
     without a score has no rating."""
     if side not in BuyingRating.RATING_SIDES:
         raise ValidationError("Only the client and the seller rate the decision.")
+    _lock_case(case)
     for element, (score, comment) in ratings.items():
         if score is None:
             BuyingRating.objects.filter(case=case, side=side, element=element).delete()
@@ -357,6 +365,7 @@ def save_buying_ratings(
 
 @transaction.atomic
 def record_recommendation(*, case: Case, user, **fields) -> Recommendation:
+    _lock_case(case)
     recommendation = Recommendation.objects.filter(case=case).first() or Recommendation(
         case=case
     )
@@ -399,15 +408,28 @@ def _reason(text: str, quoted: str | None = None) -> str:
     return f"{text} '{quoted[:room]}…'"[:REASON_MAX]
 
 
-def _lock_case(case: Case) -> None:
-    """Lock the case's row until the transaction ends, before any other row.
+def _lock_case(case: Case, *, even_archived: bool = False) -> None:
+    """Lock the case's row until the transaction ends, before any other row, and
+    refuse to write to an archived case.
 
     Every write to a case's rows moves its revision, an UPDATE of the case row
     (cases/revision.py), so every write transaction locks that row. A transaction
     that locked another row of the case first (a stage record) and then wrote
     could deadlock with one that wrote an item (locking the case row) and then
-    wanted that record. Taking the case's lock first keeps one order for all."""
-    list(Case.objects.select_for_update().filter(pk=case.pk).values_list("pk"))
+    wanted that record. Taking the case's lock first keeps one order for all.
+
+    The status is read under that lock, not from the caller's copy of the case:
+    an edit on its way while a facilitator archives the case writes nothing, and
+    scripts are refused like the views. `even_archived`:
+    the one write an archived case takes, taking someone's access away."""
+    status = (
+        Case.objects.select_for_update()
+        .filter(pk=case.pk)
+        .values_list("status", flat=True)
+        .get()
+    )
+    if status == CaseStatus.ARCHIVED and not even_archived:
+        raise PermissionDenied(ARCHIVED_REFUSAL)
 
 
 def _locked_record(case: Case, stage: Stage) -> StageRecord:
@@ -528,6 +550,7 @@ def add_comment(*, case: Case, stage: Stage, user, text: str) -> Comment:
     membership = Membership.objects.filter(case=case, user=user).first()
     if membership is None:
         raise PermissionDenied("Only members of the case can comment.")
+    _lock_case(case)
     comment = Comment(
         case=case, stage=stage.slug, author=user, side=membership.side, text=text
     )

@@ -108,6 +108,18 @@ class Case(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            # The revision is moved by the database alone (cases/revision.py).
+            # Written back from this copy, it could go back to a number pages
+            # were kept for, and those pages would be served again, stale.
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "revision"
+            ]
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("cases:overview", args=[self.pk])
 

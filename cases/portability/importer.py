@@ -20,7 +20,7 @@ from django.db import models, transaction
 from ecosystem.models import Organisation, OrganisationKind
 
 from .. import services
-from ..models import BuyingRating, Case, Recommendation, Side, StageItem
+from ..models import BuyingRating, Case, CaseStatus, Recommendation, Side, StageItem
 from ..stages import BY_KEY, STAGES, Stage
 from .reading import (
     Readable,
@@ -95,7 +95,7 @@ def import_case(document: Any, *, user, side: str = Side.SELLER) -> Case:
     seller = _the_one(entries, OrganisationKind.SELLER)
     with transaction.atomic():
         objects = _ObjectsByRef(organisations=_import_organisations(entries))
-        case = _import_case_fields(
+        case, archived = _import_case_fields(
             document["case"],
             client=objects.organisations[client.ref],
             seller=objects.organisations[seller.ref],
@@ -109,6 +109,9 @@ def import_case(document: Any, *, user, side: str = Side.SELLER) -> Case:
                 _import_item(stage, raw, path, case=case, user=user, objects=objects)
         if "decision" in document:
             _import_decision(document["decision"], case=case, user=user)
+        if archived:
+            case.status = CaseStatus.ARCHIVED
+            case.save(update_fields=["status"])
     return case
 
 
@@ -294,10 +297,15 @@ def _check_distinct(
 
 def _import_case_fields(
     raw: Any, *, client: Organisation, seller: Organisation, user, side: str
-) -> Case:
+) -> tuple[Case, bool]:
+    """The case, and whether the file has it archived: an archived case takes
+    no writes, so it is archived once its items are in."""
     obj = _expect_object(raw, "case")
     _check_keys(obj, CASE_KEYS, "case")
     values = _load_fields(obj, CASE_FIELDS, "case", Case, _ObjectsByRef())
+    archived = values.get("status") == CaseStatus.ARCHIVED
+    if archived:
+        values["status"] = CaseStatus.DRAFT
     extra = _load_extra(obj, "case")
     try:
         case = services.create_case(
@@ -313,7 +321,7 @@ def _import_case_fields(
     if extra:
         case.extra = extra
         case.save(update_fields=["extra"])
-    return case
+    return case, archived
 
 
 # --- Items ---

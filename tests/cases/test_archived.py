@@ -23,6 +23,8 @@ from cases.models import (
     ExportStatus,
     Membership,
 )
+from cases.portability.exporter import export_case
+from cases.portability.importer import import_case
 from cases.rules import ARCHIVED_REFUSAL
 from cases.stages import BY_SLUG
 
@@ -296,6 +298,99 @@ def test_the_service_refuses_a_sign_off(archived, client_contributor):
         )
 
     assert str(refused.value) == ARCHIVED_REFUSAL
+
+
+def archived_behind_its_back(case: Case) -> Case:
+    """The case as a view loaded it, just before a facilitator archived it."""
+    loaded = Case.objects.get(pk=case.pk)
+    Case.objects.filter(pk=case.pk).update(status=CaseStatus.ARCHIVED)
+    return loaded
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        pytest.param(
+            lambda case, user: services.save_item(
+                case=case,
+                stage=BY_SLUG["changes"],
+                item=ChangeItem(case=case, leg="people", title="On its way"),
+                user=user,
+            ),
+            id="add an item",
+        ),
+        pytest.param(
+            lambda case, user: services.update_stage_notes(
+                case=case, stage=BY_SLUG["changes"], notes="On its way", user=user
+            ),
+            id="notes",
+        ),
+        pytest.param(
+            lambda case, user: services.add_comment(
+                case=case, stage=BY_SLUG["changes"], user=user, text="On its way"
+            ),
+            id="comment",
+        ),
+        pytest.param(
+            lambda case, user: services.update_case_settings(
+                case=case, user=user, title="On its way"
+            ),
+            id="settings",
+        ),
+    ],
+)
+def test_a_write_on_its_way_when_the_case_is_archived_changes_nothing(
+    write, case, facilitator
+):
+    """The services read the status under the case's lock, not from the copy
+    the view loaded: a write that was on its way is refused, and the case
+    stays archived (a settings save from the old copy must not restore it)."""
+    stale = archived_behind_its_back(case)
+    before = Case.objects.get(pk=case.pk).revision
+
+    with pytest.raises(PermissionDenied) as refused:
+        write(stale, facilitator)
+
+    assert str(refused.value) == ARCHIVED_REFUSAL
+    now = Case.objects.get(pk=case.pk)
+    assert (now.status, now.revision, now.title) == (
+        CaseStatus.ARCHIVED,
+        before,
+        case.title,
+    )
+    assert not ChangeItem.objects.filter(title="On its way").exists()
+
+
+def test_a_facilitator_still_removes_someone_through_the_service(archived, viewer):
+    services.remove_member(membership=archived.memberships.get(user=viewer))
+
+    assert not archived.memberships.filter(user=viewer).exists()
+
+
+def test_a_case_file_of_an_archived_case_imports_archived_with_its_items(
+    archived, facilitator
+):
+    document = export_case(archived)
+
+    copy = import_case(document, user=facilitator)
+
+    assert copy.status == CaseStatus.ARCHIVED
+    assert list(
+        ChangeItem.objects.filter(case=copy).values_list("title", flat=True)
+    ) == ["Plan routes per site"]
+
+
+def test_saving_an_old_copy_of_a_case_never_takes_its_revision_back(case):
+    """Pages are kept per revision: a revision written back from an old copy
+    would let pages kept before the change be served after it."""
+    old_copy = Case.objects.get(pk=case.pk)
+    ChangeItemFactory(case=case)  # moves the revision
+    moved = Case.objects.get(pk=case.pk).revision
+
+    old_copy.title = "Renamed from an old copy"
+    old_copy.save()
+
+    assert Case.objects.get(pk=case.pk).revision > moved
 
 
 # --- The PDF of an archived case ---------------------------------------------------------
