@@ -15,7 +15,9 @@ typed.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
+import unicodedata
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -51,27 +53,50 @@ LINE_HEIGHT = 1.2
 # --- Text widths ------------------------------------------------------------------
 
 
+class _Widths(dict):
+    """Advance widths in ems by character. A character DejaVu lacks is drawn from
+    another font: counted as an average letter, or as a full em when it is a wide
+    East Asian character (CJK, kana, most emoji), so that a label never comes out
+    wider than it was measured."""
+
+    def __init__(self, widths: dict[str, float], fallback: float) -> None:
+        super().__init__(widths)
+        self.fallback = fallback
+
+    def __missing__(self, char: str) -> float:
+        wide = unicodedata.east_asian_width(char) in ("W", "F")
+        self[char] = width = max(1.0, self.fallback) if wide else self.fallback
+        return width
+
+
 @functools.cache
-def _advances(bold: bool) -> dict[str, float]:
+def _advances(bold: bool) -> _Widths:
     """Advance widths of DejaVu Sans (regular or bold), in ems, by character."""
+    fallback = 0.66 if bold else 0.6
     try:
         from fontTools.ttLib import TTFont
 
         font = TTFont(FONT_FILES[bold], lazy=True)
         metrics = font["hmtx"].metrics
         units = font["head"].unitsPerEm
-        return {
-            chr(code): metrics[glyph][0] / units
-            for code, glyph in font.getBestCmap().items()
-        }
+        return _Widths(
+            {
+                chr(code): metrics[glyph][0] / units
+                for code, glyph in font.getBestCmap().items()
+            },
+            fallback,
+        )
     except Exception:  # no font file: an average width keeps charts usable
-        return {}
+        return _Widths({}, fallback)
 
 
 def text_width(text: str, size: float, *, bold: bool = False) -> float:
-    advances = _advances(bold)
-    fallback = 0.66 if bold else 0.6
-    return sum(advances.get(char, fallback) for char in text) * size
+    return sum(map(_advances(bold).__getitem__, text)) * size
+
+
+# Characters XML 1.0 forbids (C0 controls, U+FFFE, U+FFFF): a name carrying one
+# would make the whole SVG unreadable, so each is printed as a space.
+_CONTROLS = dict.fromkeys([*range(0x20), 0xFFFE, 0xFFFF], " ")
 
 
 def load_metrics() -> None:
@@ -146,6 +171,7 @@ class _Canvas:
     ) -> None:
         """One line of text with its baseline at y, aligned on x (left, centre
         or right), written as left-aligned text so no reader has to measure it."""
+        text = text.translate(_CONTROLS)
         if not text:
             return
         width = text_width(text, size, bold=bold)
@@ -159,6 +185,7 @@ class _Canvas:
 
     def vertical_text(self, x: float, y: float, text: str, size: float) -> None:
         """Text turned a quarter left, centred on y, its baseline at x."""
+        text = text.translate(_CONTROLS)
         width = text_width(text, size)
         self.parts.append(
             f'<text transform="translate({_n(x)} {_n(y)}) rotate(-90)" '
@@ -410,71 +437,438 @@ def _spread(cx: float, cy: float, count: int, cell: float) -> list[tuple[float, 
 
 # --- The ecosystem picture --------------------------------------------------------
 
-
-def _block(
-    c: _Canvas,
-    x: float,
-    y: float,
-    lines: list[str],
-    size: float,
-    *,
-    align: str,
-    valign: str,
-    bold: bool = False,
-) -> None:
-    """Lines of text as a block placed by one of its edges or its middle."""
-    step = LINE_HEIGHT * size
-    height = (len(lines) - 1) * step + (ASCENT + DESCENT) * size
-    top = {"bottom": y - height, "top": y, "middle": y - height / 2}[valign]
-    for k, line in enumerate(lines):
-        c.text(x, top + ASCENT * size + k * step, line, size, align=align, bold=bold)
+# The order in which parties claim a place on their ring: the most committed first.
+COMMITMENT_ORDER = ("committed", "likely", "to_confirm", "declined")
+LABEL_CHARS = 16  # a party's name is broken into lines of at most this many characters
+LABEL_EMS = 10.5  # ... and at most this wide, in ems of its size
+HUB_CHARS = 14
+# Kept clear on each side of a name or a marker, in points: more across, so that
+# names side by side read as two, less up and down (still more than the leading
+# between a name's own lines).
+GAP_X, GAP_Y = 2.0, 1.1
+UNIFORM_MAX = 28  # beyond this many, a ring is never spaced evenly
+COARSE = math.radians(2.0)  # steps in which the next free place on a ring is sought
+FINE = math.radians(0.25)
+SECTORS = 9  # parts of a quarter turn in which the room names need is averaged
 
 
-def ecosystem_picture(client_name: str, parties, *, scale: float = 110.0) -> str:
-    """The client in the middle, its business units on an inner ring and the
-    external companies on an outer ring, coloured by commitment."""
-    units = [p for p in parties if p.organisation.is_business_unit]
-    companies = [p for p in parties if not p.organisation.is_business_unit]
-    c = _Canvas()
-    hub = 0.36 * scale
+class _Label:
+    """A party's name set in lines, and the size of that block of text."""
 
-    nodes = []  # (party, x, y, cos, sin, inner)
-    for items, rx, ry, inner in (
-        (units, 0.85, 0.58, True),
-        (companies, 1.55, 0.95, False),
-    ):
-        # The outer ring is turned half a step so its labels fall between the inner ones.
-        offset = 0 if inner else math.pi / max(len(items), 1)
-        for k, party in enumerate(items):
-            angle = math.pi / 2 - offset - 2 * math.pi * k / len(items)
-            cos, sin = math.cos(angle), math.sin(angle)
-            nodes.append((party, rx * scale * cos, -ry * scale * sin, cos, sin, inner))
-    # Spokes first, so no spoke crosses a marker or a name.
-    for _, x, y, cos, sin, _ in nodes:
-        c.line(hub * cos, -hub * sin, x, y, LINE, 0.8)
-    for party, x, y, cos, sin, inner in nodes:
-        colour = COMMITMENT_COLOURS.get(party.commitment, MUTED)
-        if inner:
-            c.circle(x, y, 3.2, colour)
-        else:
-            c.rect(x - 3.9, y - 3.9, 7.8, 7.8, colour)
-        _block(
-            c,
-            x + 0.08 * scale * cos,
-            y - 0.08 * scale * sin,
-            _wrap(party.organisation.name, 16),
-            6 if inner else 6.5,
-            align="left" if cos > 0.3 else "right" if cos < -0.3 else "centre",
-            valign="bottom" if sin > 0.3 else "top" if sin < -0.3 else "middle",
+    __slots__ = ("height", "lines", "size", "width", "widths")
+
+    def __init__(self, name: str, size: float, max_lines: int) -> None:
+        self.size = size
+        self.lines = _lines(
+            name, size, chars=LABEL_CHARS, limit=LABEL_EMS * size, max_lines=max_lines
         )
-    c.circle(0, 0, hub, "#f0fdfa", stroke="#99f6e4", width=1)
-    _block(
-        c, 0, 0, _wrap(client_name, 14), 8, align="centre", valign="middle", bold=True
+        self.widths = [text_width(line, size) for line in self.lines]
+        self.width = max(self.widths, default=0.0)
+        count = len(self.lines)
+        self.height = ((count - 1) * LINE_HEIGHT + 1) * size if count else 0.0
+
+
+class _Spot:
+    """A party placed on its ring: its marker, and its name beside it, outwards
+    (left-aligned on the right of the ring, centred at its top and bottom)."""
+
+    __slots__ = (
+        "align",
+        "angle",
+        "box",
+        "cos",
+        "label",
+        "left",
+        "mark",
+        "party",
+        "sin",
+        "top",
+        "x",
+        "y",
     )
 
+    def __init__(self, party, label: _Label, angle: float, ring: tuple) -> None:
+        rx, ry, reach, half = ring
+        self.party, self.label, self.angle = party, label, angle
+        self.cos = cos = math.cos(angle)
+        self.sin = sin = math.sin(angle)
+        self.x = x = rx * cos
+        self.y = y = -ry * sin
+        width, height = label.width, label.height
+        left = x + reach * cos
+        if cos > 0.3:
+            self.align = "left"
+        elif cos < -0.3:
+            self.align, left = "right", left - width
+        else:
+            self.align, left = "centre", left - width / 2
+        top = y - reach * sin
+        top -= height if sin > 0.3 else 0 if sin < -0.3 else height / 2
+        self.left, self.top = left, top
+        self.box = (
+            left - GAP_X,
+            top - GAP_Y,
+            left + width + GAP_X,
+            top + height + GAP_Y,
+        )
+        self.mark = (
+            x - half - GAP_X,
+            y - half - GAP_Y,
+            x + half + GAP_X,
+            y + half + GAP_Y,
+        )
+
+
+class _Room:
+    """The boxes already taken, kept in a coarse grid so that testing a new box
+    looks at the few boxes near it only."""
+
+    CELL = 48.0
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[int, int], list[tuple]] = {}
+
+    def add(self, *boxes: tuple) -> None:
+        cell, cells = self.CELL, self.cells
+        for box in boxes:
+            x0, y0, x1, y1 = box
+            for i in range(int(x0 // cell), int(x1 // cell) + 1):
+                for j in range(int(y0 // cell), int(y1 // cell) + 1):
+                    taken = cells.get((i, j))
+                    if taken is None:
+                        cells[i, j] = [box]
+                    else:
+                        taken.append(box)
+
+    def remove(self, *boxes: tuple) -> None:
+        cell, cells = self.CELL, self.cells
+        for box in boxes:
+            x0, y0, x1, y1 = box
+            for i in range(int(x0 // cell), int(x1 // cell) + 1):
+                for j in range(int(y0 // cell), int(y1 // cell) + 1):
+                    cells[i, j].remove(box)
+
+    def free(self, box: tuple) -> bool:
+        x0, y0, x1, y1 = box
+        cell, cells = self.CELL, self.cells
+        for i in range(int(x0 // cell), int(x1 // cell) + 1):
+            for j in range(int(y0 // cell), int(y1 // cell) + 1):
+                for a, b, c, d in cells.get((i, j), ()):
+                    if a < x1 and x0 < c and b < y1 and y0 < d:
+                        return False
+        return True
+
+    def fits(self, spot: _Spot) -> bool:
+        return self.free(spot.box) and self.free(spot.mark)
+
+
+def _lines(
+    text: str, size: float, *, chars: int, limit: float, max_lines: int, bold=False
+) -> list[str]:
+    """`text` set in at most `max_lines` lines, each of at most `chars` characters
+    and `limit` points: broken between words, inside a word only when the word
+    alone is too long, and ended with an ellipsis when it does not all fit."""
+    advances = _advances(bold)
+    width_of = advances.__getitem__
+    room = limit / size  # in ems
+    space = advances[" "]
+    lines: list[str] = []
+    line, used = "", 0.0
+    for word in text.translate(_CONTROLS).split():
+        width = sum(map(width_of, word))
+        if line and len(line) + 1 + len(word) <= chars and used + space + width <= room:
+            line, used = f"{line} {word}", used + space + width
+            continue
+        if line:
+            lines.append(line)
+        while (len(word) > chars or width > room) and len(lines) <= max_lines:
+            # A word too long for any line: cut where the line is full.
+            cut, run = 0, 0.0
+            for char in word[:chars]:
+                if cut and run + advances[char] > room:
+                    break
+                cut, run = cut + 1, run + advances[char]
+            lines.append(word[:cut])
+            word = word[cut:]
+            width = sum(map(width_of, word))
+        line, used = word, width
+        if len(lines) > max_lines:
+            break
+    if line:
+        lines.append(line)
+    if len(lines) > max_lines:
+        last = lines[max_lines - 1]
+        while last and text_width(last + "…", size, bold=bold) > limit:
+            last = last[:-1]
+        lines = [*lines[: max_lines - 1], last.rstrip() + "…"]
+    return lines
+
+
+def _claim(spots, room: _Room) -> list[_Spot]:
+    """Take the room of the spots (made one by one) if none of them touches what
+    is taken already, nor another of them; otherwise leave the room as it was
+    and return no spots."""
+    taken: list[_Spot] = []
+    for spot in spots:
+        if not room.fits(spot):
+            _release(taken, room)
+            return []
+        room.add(spot.box, spot.mark)
+        taken.append(spot)
+    return taken
+
+
+def _ring(parties: list, ring: tuple, size: float, room: _Room, avoid=()):
+    """The spots of one ring's parties, taken from `room`: the first parties of
+    the list, as many as fit with no name touching another name or a marker.
+
+    A few parties are spaced evenly, clockwise from the top, their names in up to
+    three lines, turned so that their spokes keep away from the angles in
+    `avoid` (the inner ring's parties, whose names lie across them). When that
+    does not fit, the names get two lines at most and each party in turn takes
+    the first free place after the one before: names beside each other on the
+    sides of the ring need little room, names side by side at its top and bottom
+    much more. When all of them fit so, they are placed again, each at its share
+    of the ring, so that they fill it evenly."""
+    count = len(parties)
+    if not count:
+        return []
+    labels: dict[tuple[int, int], _Label] = {}
+
+    def spot(k: int, angle: float, max_lines: int = 2) -> _Spot:
+        label = labels.get((k, max_lines))
+        if label is None:
+            longer = labels.get((k, 3))  # the same when it has two lines or fewer
+            if longer is not None and len(longer.lines) <= max_lines:
+                label = longer
+            else:
+                label = _Label(parties[k].organisation.name, size, max_lines)
+            labels[k, max_lines] = label
+        return _Spot(parties[k], label, angle, ring)
+
+    top = math.pi / 2
+    if count <= UNIFORM_MAX:
+        step = 2 * math.pi / count
+        turns = (0.5, 0.25, 0.75, 0.125, 0.375, 0.625, 0.875, 0.0) if avoid else (0,)
+        # Starting half a step on, the ring's spokes pass between the inner ring's
+        # names when both rings have as many parties; otherwise the turn that keeps
+        # its spokes furthest from the inner ring's parties.
+        turns = sorted(turns, key=lambda t: -_clearance(top - t * step, step, avoid))
+        for turn in turns[:2]:
+            first = top - turn * step
+            spots = _claim((spot(k, first - k * step, 3) for k in range(count)), room)
+            if spots:
+                return spots
+    gaps: list[float] = []
+    spots = _fill(spot, count, room, found=gaps)
+    if len(spots) == count > 1:
+        # All fit, with room to spare: again, each party now aiming at its share
+        # of the ring (or of all of it but one share, for when the names at the
+        # end of the turn need more room than foreseen).
+        _release(spots, room)
+        for spare in (0, 1):
+            spread = _fill(spot, count, room, targets=_shares(spots, gaps, spare))
+            if len(spread) == count:
+                return spread
+            _release(spread, room)
+        _claim(spots, room)
+    return spots
+
+
+def _shares(spots: list[_Spot], gaps: list[float], spare: int) -> list[float]:
+    """Angles that share one turn out evenly between the spots and `spare` more,
+    given the gaps they needed when packed tightly: each gap as much looser than
+    it must be.
+
+    What a gap needs depends on where it is (little room where names lie beside
+    each other on the sides, much where they lie side by side at the top and the
+    bottom), alike in the four quarters; the packed spots never reached the last
+    part of the turn, so the need there is read from the other quarters."""
+    summed = [0.0] * SECTORS  # the gaps found in each sector, and how many
+    seen = [0] * SECTORS
+    for before, spot, gap in zip(spots, spots[1:], gaps[1:], strict=False):
+        sector = _sector((before.angle + spot.angle) / 2)
+        summed[sector] += gap
+        seen[sector] += 1
+    known = [k for k in range(SECTORS) if seen[k]]
+    density = []  # parties per radian that each sector holds when packed
+    for k in range(SECTORS):
+        near = min(known, key=lambda j: abs(j - k))
+        density.append(seen[near] / summed[near])
+    width = 2 * math.pi / (4 * SECTORS)
+    top = math.pi / 2
+    # How many parties the ring holds from the top to the end of each part.
+    holds = list(
+        itertools.accumulate(
+            (
+                density[_sector(top - (k + 0.5) * width)] * width
+                for k in range(4 * SECTORS)
+            ),
+            initial=0.0,
+        )
+    )
+    share = holds[-1] / (len(spots) + spare)
+    targets, k = [], 0
+    for n in range(len(spots)):
+        want = n * share
+        while holds[k + 1] < want:
+            k += 1
+        part = (want - holds[k]) / (holds[k + 1] - holds[k])
+        targets.append(top - (k + part) * width)
+    return targets
+
+
+def _sector(angle: float) -> int:
+    """Which of the SECTORS equal parts of a quarter turn an angle falls in, the
+    four quarters folded onto each other."""
+    folded = math.atan2(abs(math.sin(angle)), abs(math.cos(angle)))
+    return min(SECTORS - 1, int(folded / (math.pi / 2) * SECTORS))
+
+
+def _clearance(first: float, step: float, avoid) -> float:
+    """How far, in angle, the nearest of the spokes at first, first - step, ...
+    (one turn) passes from the angles to avoid."""
+    nearest = math.pi
+    for angle in avoid:
+        offset = (first - angle) % step
+        nearest = min(nearest, offset, step - offset)
+    return nearest
+
+
+def _release(spots: list[_Spot], room: _Room) -> None:
+    for spot in spots:
+        room.remove(spot.box, spot.mark)
+
+
+def _fill(spot, count: int, room: _Room, targets=(), found=None) -> list[_Spot]:
+    """Spots for the first parties, clockwise from the top, as many as fit in one
+    turn, taken from `room`: each at its target angle if it has one and that
+    place is free, else at the first free place after the one before (to within
+    a fraction of the gap). The gaps so found go into `found`."""
+    top, end = math.pi / 2, math.pi / 2 - 2 * math.pi
+    spots: list[_Spot] = []
+    gap = COARSE
+    for k in range(count):
+        if spots and targets:
+            angle = targets[k]
+            candidate = spot(k, angle) if spots[-1].angle > angle > end else None
+            if candidate and room.fits(candidate):
+                gap = spots[-1].angle - angle
+                spots.append(candidate)
+                room.add(candidate.box, candidate.mark)
+                continue
+        if spots:  # the gap before is the best guess of the gap after
+            low = spots[-1].angle
+            angle = low - max(FINE, 0.75 * gap)
+        else:
+            low = angle = top
+        candidate, step = None, max(FINE, 0.25 * gap)
+        while angle > end:
+            candidate = spot(k, angle)
+            if room.fits(candidate):
+                break
+            low, angle, step = angle, angle - step, min(COARSE, 2 * step)
+        else:
+            break  # the ring is full
+        while low - angle > max(FINE, 0.12 * gap):  # back towards the edge
+            middle = (low + angle) / 2
+            closer = spot(k, middle)
+            if room.fits(closer):
+                candidate, angle = closer, middle
+            else:
+                low = middle
+        if spots:
+            gap = spots[-1].angle - angle
+        if found is not None:
+            found.append(gap if spots else 0.0)
+        spots.append(candidate)
+        room.add(candidate.box, candidate.mark)
+    return spots
+
+
+def _drawing_order(parties) -> list:
+    """The parties, most committed first; in the case's own order within each
+    commitment (a stable sort)."""
+    rank = {key: k for k, key in enumerate(COMMITMENT_ORDER)}
+    return sorted(parties, key=lambda p: rank.get(p.commitment, len(rank)))
+
+
+def ecosystem_picture(
+    client_name: str,
+    parties,
+    *,
+    scale: float = 110.0,
+    more_note: str = "listed in the table below",
+) -> str:
+    """The client in the middle, its business units on an inner ring and the
+    external companies on an outer ring, coloured by commitment.
+
+    Which parties are drawn: on each ring, the parties take their places in
+    order of commitment (committed, likely, to confirm, declined, then any
+    other), in the case's order within one commitment, clockwise from the top;
+    a ring shows as many of them as fit with no name touching another name or
+    a marker, and every party it cannot show is counted in a "+ N more" line
+    under the picture (`more_note` says where they are listed). So no two
+    names ever overlap, however many parties there are, and a small ecosystem
+    shows every party. A name is broken into lines of at most 16 characters and
+    about ten ems (inside a word when a word alone is longer), in at most three
+    lines, two on a crowded ring, the last one ending in "…" when the name is
+    longer still; the client's name in the hub likewise."""
+    ordered = _drawing_order(parties)
+    units = [p for p in ordered if p.organisation.is_business_unit]
+    companies = [p for p in ordered if not p.organisation.is_business_unit]
+    c = _Canvas()
+    hub = 0.36 * scale
+    reach = 0.08 * scale
+    room = _Room()
+    room.add((-hub, -hub, hub, hub))
+    outer = (1.55 * scale, 0.95 * scale, reach, 3.9)
+    # Business units alone take the outer ring's room.
+    inner = (0.85 * scale, 0.58 * scale, reach, 3.2) if companies else (*outer[:3], 3.2)
+    unit_spots = _ring(units, inner, 6.0, room)
+    avoid = [spot.angle for spot in unit_spots]
+    rings = [(True, unit_spots), (False, _ring(companies, outer, 6.5, room, avoid))]
+    spots = [spot for _, ring in rings for spot in ring]
+
+    # Spokes first, so no spoke crosses a marker or a name.
+    for s in spots:
+        c.line(hub * s.cos, -hub * s.sin, s.x, s.y, LINE, 0.8)
+    for is_unit, ring in rings:
+        for s in ring:
+            colour = COMMITMENT_COLOURS.get(s.party.commitment, MUTED)
+            if is_unit:
+                c.circle(s.x, s.y, 3.2, colour)
+            else:
+                c.rect(s.x - 3.9, s.y - 3.9, 7.8, 7.8, colour)
+            label = s.label
+            for k, (line, width) in enumerate(
+                zip(label.lines, label.widths, strict=True)
+            ):
+                free = label.width - width  # each line aligned in the block
+                x = s.left + {"left": 0.0, "centre": free / 2, "right": free}[s.align]
+                y = s.top + (ASCENT + k * LINE_HEIGHT) * label.size
+                c.text(x, y, line, label.size)
+    c.circle(0, 0, hub, "#f0fdfa", stroke="#99f6e4", width=1)
+    lines = _lines(
+        client_name, 8, chars=HUB_CHARS, limit=1.72 * hub, max_lines=3, bold=True
+    )
+    step = LINE_HEIGHT * 8
+    first = -((len(lines) - 1) * step + (ASCENT + DESCENT) * 8) / 2 + ASCENT * 8
+    for k, line in enumerate(lines):
+        c.text(0, first + k * step, line, 8, align="centre", bold=True)
+
+    hidden = len(ordered) - len(spots)
+    if hidden:
+        note = f"+ {hidden} more" + (f" ({more_note})" if more_note else "")
+        c.text(0, c.y1 + 14, note, 7, align="centre", bold=True, fill=MUTED)
+
+    kinds = []  # which ring is which, said only when there are two
+    if units:
+        kinds.append(("circle", "Business unit" + " (inner ring)" * bool(companies)))
+    if companies:
+        kinds.append(("square", "External company" + " (outer ring)" * bool(units)))
     legend = [
-        ("circle", MUTED, "Business unit (inner ring)"),
-        ("square", MUTED, "External company (outer ring)"),
+        *((shape, MUTED, text) for shape, text in kinds),
         *(
             ("circle", colour, key.replace("_", " ").capitalize())
             for key, colour in COMMITMENT_COLOURS.items()
@@ -492,15 +886,3 @@ def ecosystem_picture(client_name: str, parties, *, scale: float = 110.0) -> str
         c.text(x + 14, y, text, size)
         x += item_width + 12
     return c.svg(pad=4)
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    words, lines, line = text.split(), [], ""
-    for word in words:
-        if line and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    lines.append(line)
-    return lines[:3]

@@ -5,6 +5,8 @@ nothing referenced by id), since every PDF draws four of them."""
 from __future__ import annotations
 
 import math
+import re
+import time
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 from itertools import pairwise
@@ -12,7 +14,9 @@ from itertools import pairwise
 import pytest
 
 from cases import charts, figures
+from cases.models import EcosystemParty
 from cases.stages import BY_KEY
+from ecosystem.models import Organisation, OrganisationKind
 
 from ..factories import (
     BenefitFactory,
@@ -256,3 +260,176 @@ SVG_TAGS = {
     "tspan",
     "ellipse",
 }
+
+
+# --- A crowded ecosystem ------------------------------------------------------------
+
+COMMITMENTS = ["committed", "likely", "to_confirm", "declined"]
+
+
+def ecosystem(count: int, name=lambda k: f"Firm {k}") -> list[EcosystemParty]:
+    """`count` parties, unsaved (the picture reads nothing from the database): a
+    business unit in three, the commitments in turn."""
+    client = Organisation(name="Client", kind=OrganisationKind.CLIENT)
+    parties = []
+    for k in range(count):
+        unit = k % 3 == 0
+        organisation = Organisation(
+            name=name(k),
+            kind=OrganisationKind.BUSINESS_UNIT if unit else OrganisationKind.PARTNER,
+            parent=client if unit else None,
+        )
+        parties.append(
+            EcosystemParty(organisation=organisation, commitment=COMMITMENTS[k % 4])
+        )
+    return parties
+
+
+def text_boxes(root: ET.Element) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """Every text's box, from its position and the glyph widths the charts use."""
+    boxes = []
+    for text in root.iter(f"{SVG}text"):
+        x, y = float(text.get("x")), float(text.get("y"))
+        size = float(text.get("font-size"))
+        width = charts.text_width(text.text, size, bold=bool(text.get("font-weight")))
+        boxes.append(
+            (
+                text.text,
+                (x, y - charts.ASCENT * size, x + width, y + charts.DESCENT * size),
+            )
+        )
+    return boxes
+
+
+def assert_readable(svg: str) -> ET.Element:
+    """No two texts overlap, and every text lies inside the view box."""
+    root = parse(svg)
+    x0, y0, width, height = (float(v) for v in root.get("viewBox").split())
+    boxes = text_boxes(root)
+    for text, (left, top, right, bottom) in boxes:
+        assert x0 <= left and right <= x0 + width, text
+        assert y0 <= top and bottom <= y0 + height, text
+    for k, (text, a) in enumerate(boxes):
+        for other, b in boxes[k + 1 :]:
+            apart = (
+                a[2] <= b[0] + 0.01
+                or b[2] <= a[0] + 0.01
+                or a[3] <= b[1] + 0.01
+                or b[3] <= a[1] + 0.01
+            )
+            assert apart, (text, a, other, b)
+    return root
+
+
+def more_count(root: ET.Element) -> int:
+    notes = [t for t in texts(root) if t.startswith("+ ")]
+    if not notes:
+        return 0
+    (note,) = notes
+    match = re.fullmatch(r"\+ (\d+) more \(listed in the table below\)", note)
+    assert match, note
+    return int(match.group(1))
+
+
+LONG = [
+    '<script>alert("x")</script> & <img src=x onerror=alert(1)>',
+    "株式会社東京海上日動システムズ株式会社東京海上日動",
+    "Åsgård Øresund Ærø Företag för Kärnkraft och Vindkraft AB",
+    "Northwind Logistics and Warehousing International Holdings GmbH & Co. KG",
+    "Supercalifragilisticexpialidociousandmorebesidesthat Ltd",
+    "W" * 120,
+    "Tab\there, bell\x07 and vertical\x0btab",
+]
+LEGEND = {
+    "Business unit (inner ring)",
+    "External company (outer ring)",
+    "Business unit",
+    "External company",
+    "Committed",
+    "Likely",
+    "To confirm",
+    "Declined",
+}
+
+
+@pytest.mark.parametrize("count", [60, 150])
+@pytest.mark.parametrize(
+    "name", [lambda k: f"Firm {k}", lambda k: f"{LONG[k % len(LONG)]} {k}"]
+)
+def test_a_crowded_ecosystem_keeps_every_name_apart_and_inside(count, name):
+    svg = charts.ecosystem_picture(LONG[3], ecosystem(count, name))
+
+    root = assert_readable(svg)
+    # Long names do not widen the picture (which would shrink it on the page).
+    assert float(root.get("viewBox").split()[2]) < 520
+
+
+@pytest.mark.parametrize("count", [60, 150])
+def test_the_more_count_is_exactly_the_parties_left_out(count):
+    parties = ecosystem(count, lambda k: f"Partner company {k}")
+
+    root = parse(charts.ecosystem_picture("Client", parties))
+
+    # Each name takes two lines, the party's number alone on the second.
+    shown = {f"Partner company {t}" for t in texts(root) if t.isdigit()}
+    left_out = [p for p in parties if p.organisation.name not in shown]
+    assert 0 < len(left_out) == more_count(root)
+    # On each ring, the parties left out are the least committed: whoever is left
+    # out comes after everyone shown, in commitment then in the case's order.
+    for is_unit in (True, False):
+        ring = [p for p in parties if p.organisation.is_business_unit == is_unit]
+        ring.sort(key=lambda p: COMMITMENTS.index(p.commitment))
+        drawn = [p.organisation.name in shown for p in ring]
+        assert drawn == sorted(drawn, reverse=True), is_unit
+    # Every party drawn has its spoke and its marker.
+    lines = list(root.iter(f"{SVG}line"))
+    assert len(lines) == count - len(left_out)
+
+
+@pytest.mark.parametrize("count", [1, 3, 12, 30])
+def test_a_small_ecosystem_shows_every_party(count):
+    parties = ecosystem(count, lambda k: f"Partner company {k}")
+
+    root = assert_readable(charts.ecosystem_picture("Client", parties))
+
+    assert more_count(root) == 0
+    shown = set(texts(root))
+    # A name of two lines is printed as two texts; each party's number is there.
+    for k in range(count):
+        assert {"Partner company", str(k)} <= shown or f"Partner company {k}" in shown
+    assert len(list(root.iter(f"{SVG}line"))) == count
+
+
+@pytest.mark.parametrize("count", [3, 12, 60])
+def test_long_unicode_and_hostile_names_stay_inside_and_are_text(count):
+    parties = ecosystem(count, lambda k: LONG[k % len(LONG)])
+
+    svg = charts.ecosystem_picture(LONG[3], parties)  # a long client name too
+
+    root = assert_readable(svg)
+    assert "<script" not in svg and "<img" not in svg
+    assert any(t.startswith("<script>") for t in texts(root))  # escaped, kept
+    assert any("株式会社" in t for t in texts(root))
+    assert any(t.startswith("Åsgård Øresund") for t in texts(root))
+    # Shortened where too long, visibly: no name line wider than the rule.
+    for text, (left, _, right, _) in text_boxes(root):
+        if text not in LEGEND and not text.startswith("+ "):
+            assert right - left <= 10.5 * 8 + 0.01, text  # 8pt: the client's name
+    assert float(root.get("viewBox").split()[2]) < 520
+
+
+def test_a_crowded_ecosystem_is_as_light_and_quick_as_a_small_one():
+    charts.load_metrics()
+    weights = {}
+    for count in (12, 150, 2000):
+        parties = ecosystem(count, lambda k: f"{LONG[k % 3]} {k}")
+        svg = charts.ecosystem_picture("Client", parties)
+        weights[count] = len(parse(svg))
+        started = time.perf_counter()
+        for _ in range(5):
+            charts.ecosystem_picture("Client", parties)
+        # About a millisecond or two each; generous, the machine may be busy.
+        assert (time.perf_counter() - started) / 5 < 0.04, count
+    # Only what fits is drawn: two thousand parties weigh what a hundred do.
+    assert weights[2000] <= weights[150] * 1.2
+    assert weights[150] < 500
