@@ -18,6 +18,7 @@ import functools
 import itertools
 import math
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -528,35 +529,31 @@ class _Room:
     def __init__(self) -> None:
         self.cells: dict[tuple[int, int], list[tuple]] = {}
 
+    def _cells(self, box: tuple) -> Iterator[tuple[int, int]]:
+        """The grid cells `box` touches."""
+        x0, y0, x1, y1 = box
+        cell = self.CELL
+        for i in range(int(x0 // cell), int(x1 // cell) + 1):
+            for j in range(int(y0 // cell), int(y1 // cell) + 1):
+                yield i, j
+
     def add(self, *boxes: tuple) -> None:
-        cell, cells = self.CELL, self.cells
         for box in boxes:
-            x0, y0, x1, y1 = box
-            for i in range(int(x0 // cell), int(x1 // cell) + 1):
-                for j in range(int(y0 // cell), int(y1 // cell) + 1):
-                    taken = cells.get((i, j))
-                    if taken is None:
-                        cells[i, j] = [box]
-                    else:
-                        taken.append(box)
+            for key in self._cells(box):
+                self.cells.setdefault(key, []).append(box)
 
     def remove(self, *boxes: tuple) -> None:
-        cell, cells = self.CELL, self.cells
         for box in boxes:
-            x0, y0, x1, y1 = box
-            for i in range(int(x0 // cell), int(x1 // cell) + 1):
-                for j in range(int(y0 // cell), int(y1 // cell) + 1):
-                    cells[i, j].remove(box)
+            for key in self._cells(box):
+                self.cells[key].remove(box)
 
     def free(self, box: tuple) -> bool:
         x0, y0, x1, y1 = box
-        cell, cells = self.CELL, self.cells
-        for i in range(int(x0 // cell), int(x1 // cell) + 1):
-            for j in range(int(y0 // cell), int(y1 // cell) + 1):
-                for a, b, c, d in cells.get((i, j), ()):
-                    if a < x1 and x0 < c and b < y1 and y0 < d:
-                        return False
-        return True
+        return not any(
+            a < x1 and x0 < c and b < y1 and y0 < d
+            for key in self._cells(box)
+            for a, b, c, d in self.cells.get(key, ())
+        )
 
     def fits(self, spot: _Spot) -> bool:
         return self.free(spot.box) and self.free(spot.mark)

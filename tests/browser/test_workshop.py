@@ -45,19 +45,31 @@ def test_presenter_view_shows_a_new_risk_within_3_seconds(
     expect(facilitator.locator("#room")).to_contain_text("Maria Lopez")
 
 
+VIEWER = "david.chen@harbour.example"  # the client's CFO, a viewer
+EDITOR = "anna.berg@northwind.example"  # the seller's facilitator
+
+
+def stage_page_as(browser, live_server, email: str, case, slug: str):
+    """A browser of its own, logged in as `email`, on one stage of `case`."""
+    page = browser.new_context().new_page()
+    log_in(page, live_server, email)
+    page.goto(f"{live_server.url}/cases/{case.pk}/stages/{slug}/")
+    return page
+
+
+def add_change(page, leg: str, title: str) -> None:
+    form = page.locator("#add-item form")
+    form.get_by_label("Leg").select_option(leg)
+    form.get_by_label("Title").fill(title)
+    form.get_by_role("button", name="Add change").click()
+
+
 def test_an_open_stage_page_shows_another_persons_item(browser, live_server, demo_case):
-    watcher = browser.new_context().new_page()
-    log_in(watcher, live_server, "david.chen@harbour.example")  # the CFO, a viewer
-    watcher.goto(f"{live_server.url}/cases/{demo_case.pk}/stages/changes/")
+    watcher = stage_page_as(browser, live_server, VIEWER, demo_case, "changes")
     count_before = int(watcher.locator("#stage-count").inner_text())
 
-    editor = browser.new_context().new_page()
-    log_in(editor, live_server, "anna.berg@northwind.example")
-    editor.goto(f"{live_server.url}/cases/{demo_case.pk}/stages/changes/")
-    form = editor.locator("#add-item form")
-    form.get_by_label("Leg").select_option("people")
-    form.get_by_label("Title").fill("Pair planners with drivers for a week")
-    form.get_by_role("button", name="Add change").click()
+    editor = stage_page_as(browser, live_server, EDITOR, demo_case, "changes")
+    add_change(editor, "people", "Pair planners with drivers for a week")
 
     expect(watcher.locator("#item-list")).to_contain_text(
         "Pair planners with drivers for a week", timeout=3000
@@ -69,20 +81,13 @@ def test_an_open_stage_page_counts_an_item_added_on_another_stage(
     browser, live_server, demo_case
 ):
     """The stepper follows the other stages, without touching the page's list."""
-    watcher = browser.new_context().new_page()
-    log_in(watcher, live_server, "david.chen@harbour.example")  # the CFO, a viewer
-    watcher.goto(f"{live_server.url}/cases/{demo_case.pk}/stages/benefits/")
+    watcher = stage_page_as(browser, live_server, VIEWER, demo_case, "benefits")
     changes_count = watcher.locator('[data-stage-count="changes"]')
     before = int(changes_count.inner_text())
     list_before = watcher.locator("#item-list").inner_html()
 
-    editor = browser.new_context().new_page()
-    log_in(editor, live_server, "anna.berg@northwind.example")
-    editor.goto(f"{live_server.url}/cases/{demo_case.pk}/stages/changes/")
-    form = editor.locator("#add-item form")
-    form.get_by_label("Leg").select_option("process")
-    form.get_by_label("Title").fill("Publish the delivery slots to site managers")
-    form.get_by_role("button", name="Add change").click()
+    editor = stage_page_as(browser, live_server, EDITOR, demo_case, "changes")
+    add_change(editor, "process", "Publish the delivery slots to site managers")
 
     expect(changes_count).to_have_text(str(before + 1), timeout=3000)
     assert watcher.locator("#item-list").inner_html() == list_before
