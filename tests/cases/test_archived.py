@@ -184,6 +184,7 @@ def test_the_overview_and_people_pages_offer_no_change_but_status_and_access(
     assert url("invite", archived) not in people
     assert f'action="{url("members", archived)}"' not in people
     assert "you can still take people's access away" in people
+    assert "restore it to draft to add people or change roles" in people
 
 
 def test_a_facilitator_takes_a_members_access_away_without_restoring_it(
