@@ -12,6 +12,7 @@ words `row.diff_against(previous)`.
 from __future__ import annotations
 
 import functools
+import json
 import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -68,6 +69,12 @@ WORDING_BY_MODEL = {("investment", "organisation"): "investor"}
 METRIC_UNIT_FIELDS = {"baseline", "target"}
 MONEY_FIELDS = {"amount", "day_rate"}
 LABEL_FIELDS = ("title", "name", "organisation", "model")
+# An item's yearly figures or links, kept as JSON by services.save_item (see
+# cases/models/items.py); worded year by year or link by link, not as a value.
+SNAPSHOT = "snapshot"
+SNAPSHOT_WORDING = {"benefit": "figures", "riskofnotacting": "cost of inaction"}
+# The order of a year's figures (PostgreSQL's jsonb keeps no key order).
+FIGURE_ORDER = ("low", "expected", "high", "amount")
 RECORD_KEY = "_record"  # the stage records' branch of the union
 
 
@@ -118,9 +125,14 @@ class Change:
     before: str | None  # None: empty
     after: str | None
     text: bool = False  # long text: named, its values not quoted
+    detail: str = ""  # yearly figures or links: what moved, already worded
 
     def phrase(self, item: str | None) -> str:
+        if self.detail and self.label == "links":
+            return f"changed what {item or 'it'} drives: {self.detail}"
         target = f"the {self.label} of {item}" if item else f"its {self.label}"
+        if self.detail:
+            return f"changed {target}: {self.detail}"
         if self.text or (self.before is not None and self.after is not None):
             if self.text:
                 return f"changed {target}"
@@ -393,12 +405,11 @@ def _item_entry(stage: Stage, row: dict, case: Case, person: Person) -> Entry:
     if entry.action != "changed" or prev is None:
         return entry
     meta = stage.model._meta
-    delta = _rebuild(stage, data).diff_against(
-        _rebuild(stage, prev),
-        included_fields=[f.name for f in _tracked_fields(stage)],
-    )
     # The name first: "renamed risk 'A' to 'B' and changed its impact ...".
-    names = [f.name for f in _tracked_fields(stage)]
+    names = [f.name for f in _tracked_fields(stage) if f.name != SNAPSHOT]
+    delta = _rebuild(stage, data).diff_against(
+        _rebuild(stage, prev), included_fields=names
+    )
     order = sorted(
         delta.changes,
         key=lambda c: (c.field != _label_field(stage), names.index(c.field)),
@@ -418,10 +429,91 @@ def _item_entry(stage: Stage, row: dict, case: Case, person: Person) -> Entry:
                 text=isinstance(f, models.TextField),
             )
         )
+    if SNAPSHOT in data:
+        snapshot = _snapshot_change(stage, prev.get(SNAPSHOT), data[SNAPSHOT], case)
+        if snapshot is not None:
+            entry.changes.append(snapshot)
     if not entry.changes:
-        # Saved with only its yearly figures or links changed (not in history).
+        # Saved with nothing changed that people wrote.
         entry.action = "updated"
     return entry
+
+
+def _snapshot_change(stage: Stage, before, after, case: Case) -> Change | None:
+    """An item's yearly figures or links, compared; None when nothing moved or
+    when either side was never recorded (written before snapshots existed)."""
+    before, after = _loads(before), _loads(after)
+    if before is None or after is None:
+        return None
+    if stage.model._meta.model_name in SNAPSHOT_WORDING:
+        label = SNAPSHOT_WORDING[stage.model._meta.model_name]
+        detail = "; ".join(_figures_moved(before, after, case))
+    else:
+        label = "links"
+        detail = ", ".join(_links_moved(before, after))
+    return Change(SNAPSHOT, label, None, None, detail=detail) if detail else None
+
+
+def _loads(value):
+    # SQLite's JSON_OBJECT nests a JSON column as its text; PostgreSQL as JSON.
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _money(value: str | None, case: Case) -> str:
+    return "-" if value is None else f"{number(Decimal(value))} {case.currency}"
+
+
+def _figures_moved(before: list[dict], after: list[dict], case: Case) -> list[str]:
+    """'year 2 expected from 380,000 EUR to 420,000 EUR', 'year 5 added (...)'."""
+    old = {row["year"]: row for row in before}
+    new = {row["year"]: row for row in after}
+
+    def values(row: dict) -> str:
+        columns = _figure_columns(row)
+        if len(columns) == 1:
+            return _money(row[columns[0]], case)
+        return ", ".join(f"{k} {_money(row[k], case)}" for k in columns)
+
+    parts = []
+    for year in sorted(old.keys() | new.keys()):
+        if year not in old:
+            parts.append(f"year {year} added ({values(new[year])})")
+        elif year not in new:
+            parts.append(f"year {year} removed (was {values(old[year])})")
+        else:
+            moved = [
+                (k, old[year].get(k), new[year][k])
+                for k in _figure_columns(new[year])
+                if _decimal(old[year].get(k)) != _decimal(new[year][k])
+            ]
+            single = len(new[year]) == 2  # year and one amount: no column names
+            parts.extend(
+                f"year {year} {'' if single else k + ' '}from "
+                f"{_money(was, case)} to {_money(now, case)}"
+                for k, was, now in moved
+            )
+    return parts
+
+
+def _figure_columns(row: dict) -> list[str]:
+    rank = {name: i for i, name in enumerate(FIGURE_ORDER)}
+    return sorted((k for k in row if k != "year"), key=lambda k: (rank.get(k, 99), k))
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _links_moved(before: list[dict], after: list[dict]) -> list[str]:
+    """ "added 'Cost per order'", "removed 'Churn'": links by the names they had."""
+    old = {link["id"]: link["name"] for link in before}
+    new = {link["id"]: link["name"] for link in after}
+    added = [f"'{new[i]}'" for i in new if i not in old]
+    removed = [f"'{old[i]}'" for i in old if i not in new]
+    return [
+        *([f"added {_join(added)}"] if added else []),
+        *([f"removed {_join(removed)}"] if removed else []),
+    ]
 
 
 def _record_entry(row: dict, person: Person) -> Entry | None:

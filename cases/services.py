@@ -237,6 +237,11 @@ def save_item(
         last = stage.model.objects.filter(case=case).aggregate(m=Max("position"))["m"]
         item.position = 0 if last is None else last + 1
     item.updated_by = user
+    snapshot = _snapshot(
+        item, is_new=is_new, drives=drives, yearly=yearly, yearly_cost=yearly_cost
+    )
+    if snapshot is not None:
+        item.snapshot = snapshot
     # The history row names the person even outside a request (threads, tasks).
     item._history_user = user
     # force_update: an item deleted meanwhile must not come back as a new row.
@@ -261,6 +266,45 @@ def save_item(
         change="added" if is_new else "changed",
     )
     return item
+
+
+def _snapshot(item: StageItem, *, is_new: bool, **given: list | None) -> list | None:
+    """The item's yearly figures or links as the JSON its `snapshot` field keeps
+    (and its history compares), from what this save writes; None when the item
+    has no snapshot or this save leaves its rows alone. A new item saved without
+    them has none: an empty list."""
+    meta = type(item)._meta
+    if "snapshot" not in {f.name for f in meta.concrete_fields}:
+        return None
+    related = next(
+        (name for name in given if name in {f.name for f in meta.get_fields()}),
+        None,
+    )
+    if related is None:
+        return None
+    rows = given[related]
+    if rows is None:
+        return [] if is_new else None
+    if related == "drives":
+        return [{"id": m.pk, "name": m.name} for m in sorted(rows, key=lambda m: m.pk)]
+    money = [
+        f
+        for f in meta.get_field(related).related_model._meta.concrete_fields
+        if isinstance(f, models.DecimalField)
+    ]
+
+    def text(value, places: int) -> str | None:
+        if value is None:
+            return None
+        return str(Decimal(value).quantize(Decimal(1).scaleb(-places)))
+
+    return [
+        {
+            "year": row.year,
+            **{f.name: text(getattr(row, f.name), f.decimal_places) for f in money},
+        }
+        for row in sorted(rows, key=lambda r: r.year)
+    ]
 
 
 @transaction.atomic

@@ -53,6 +53,15 @@ def _check_year(case: Case | None, year: int | None, field: str = "year") -> Non
         )
 
 
+def snapshot_field() -> models.JSONField:
+    """What an item owns outside its own row (its yearly figures, its links), as
+    plain JSON kept by `services.save_item`, so the history (and the activity
+    feed) sees them move. Decimals are strings, so the history compares exactly.
+    None: not recorded (items written before it existed, or outside the service).
+    Derived data: not in the case file."""
+    return models.JSONField(null=True, blank=True, default=None, editable=False)
+
+
 class StageItem(models.Model):
     """What every stage item has: its case, its place in the list, who wrote it."""
 
@@ -200,6 +209,8 @@ class LeadingMetric(Metric):
         related_name="driven_by",
         help_text="The lagging metrics this signal moves.",
     )
+    # [{"id": 7, "name": "Churn"}, ...] by id: the links as they were saved.
+    snapshot = snapshot_field()
 
     class Meta(Metric.Meta):
         verbose_name = "leading metric"
@@ -231,6 +242,8 @@ class Benefit(StageItem):
         max_length=8, choices=Confidence.choices, default=Confidence.MEDIUM
     )
     description = text_field()
+    # [{"year": 1, "low": "100.00", "expected": ..., "high": ...}, ...] by year.
+    snapshot = snapshot_field()
 
     class Meta(StageItem.Meta):
         verbose_name = "benefit"
@@ -387,6 +400,8 @@ class RiskOfNotActing(Risk):
     """Stage 9: what happens if the client does nothing."""
 
     description = text_field()
+    # [{"year": 1, "amount": "5000.00"}, ...] by year.
+    snapshot = snapshot_field()
 
     class Meta(Risk.Meta):
         verbose_name = "risk of not acting"

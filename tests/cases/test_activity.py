@@ -4,12 +4,14 @@ the co-creation balance on the overview; authors on the stage page."""
 from __future__ import annotations
 
 from decimal import Decimal
+from html import unescape
 
 import pytest
 from django.urls import reverse
+from django.utils.html import strip_tags
 
 from cases import activity, figures, health, services
-from cases.models import ClientModel, Leg, Role, Side
+from cases.models import BenefitYear, ClientModel, InactionCost, Leg, Role, Side
 from cases.stages import BY_KEY, STAGES
 
 from .. import factories as f
@@ -22,6 +24,7 @@ from ..factories import (
     UserFactory,
 )
 from .test_queries import MAX_QUERIES
+from .test_stage_views import edit_data
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +32,9 @@ LEADING = BY_KEY["leading_metrics"]
 CHANGES = BY_KEY["changes"]
 RISKS = BY_KEY["risks_of_acting"]
 INVESTMENTS = BY_KEY["investments"]
+LAGGING = BY_KEY["lagging_metrics"]
+BENEFITS = BY_KEY["benefits"]
+INACTION = BY_KEY["risks_of_not_acting"]
 
 
 @pytest.fixture
@@ -166,6 +172,179 @@ def test_a_save_that_changed_no_tracked_field(case, anna):
     change(case, CHANGES, anna, item)
 
     assert lines(case)[0] == "Anna Berg (seller) updated change 'Plan routes'"
+
+
+# --- Yearly figures and links (kept by the item's snapshot) --------------------
+
+
+def years(*ranges: tuple[int, int, int, int]) -> list[BenefitYear]:
+    return [
+        BenefitYear(year=y, low=Decimal(lo), expected=Decimal(ex), high=Decimal(hi))
+        for y, lo, ex, hi in ranges
+    ]
+
+
+def add_benefit(case, user, **fields):
+    item = f.BenefitFactory.build(case=case, **fields)
+    return services.save_item(
+        case=case,
+        stage=BENEFITS,
+        item=item,
+        user=user,
+        yearly=years((1, 100000, 150000, 200000), (2, 300000, 380000, 450000)),
+    )
+
+
+def activity_page(browser, case) -> str:
+    response = browser.get(reverse("cases:activity", args=[case.pk]))
+    assert response.status_code == 200
+    return " ".join(unescape(strip_tags(response.content.decode())).split())
+
+
+def test_benefit_figure_changed_in_the_edit_form_shows_year_and_both_figures(
+    case, maria, anna, as_user
+):
+    benefit = add_benefit(case, anna, title="Fewer empty trucks")
+    browser = as_user(maria)
+
+    response = browser.post(
+        reverse("cases:item_edit", args=[case.pk, "benefits", benefit.pk]),
+        edit_data(
+            "benefits", case, benefit, "Fewer empty trucks", y2_expected="420000"
+        ),
+    )
+
+    assert response.status_code == 302
+    assert (
+        "Maria Lopez (client) changed the figures of 'Fewer empty trucks': "
+        "year 2 expected from 380,000 EUR to 420,000 EUR"
+    ) in activity_page(browser, case)
+
+
+def test_benefit_year_added_with_its_range_and_another_field(case, maria, anna):
+    benefit = add_benefit(case, anna, title="Fewer empty trucks")
+    benefit.confidence = "high"
+    services.save_item(
+        case=case,
+        stage=BENEFITS,
+        item=benefit,
+        user=maria,
+        yearly=years(
+            (1, 100000, 150000, 200000),
+            (2, 300000, 380000, 450000),
+            (5, 600000, 700000, 820000),
+        ),
+    )
+
+    assert lines(case)[0] == (
+        "Maria Lopez (client) changed the confidence of 'Fewer empty trucks' "
+        "from Medium to High and changed its figures: year 5 added "
+        "(low 600,000 EUR, expected 700,000 EUR, high 820,000 EUR)"
+    )
+
+
+def test_benefit_years_changed_and_removed(case, anna):
+    benefit = add_benefit(case, anna, title="Fewer empty trucks")
+    services.save_item(
+        case=case,
+        stage=BENEFITS,
+        item=benefit,
+        user=anna,
+        yearly=years((1, 90000, 150000, 210000.5)),
+    )
+
+    assert lines(case)[0] == (
+        "Anna Berg (seller) changed the figures of 'Fewer empty trucks': "
+        "year 1 low from 100,000 EUR to 90,000 EUR; "
+        "year 1 high from 200,000 EUR to 210,000.5 EUR; year 2 removed "
+        "(was low 300,000 EUR, expected 380,000 EUR, high 450,000 EUR)"
+    )
+
+
+def test_risk_of_not_acting_cost_changed(case, maria):
+    risk = services.save_item(
+        case=case,
+        stage=INACTION,
+        item=f.RiskOfNotActingFactory.build(case=case, title="Rival ships first"),
+        user=maria,
+        yearly_cost=[InactionCost(year=1, amount=Decimal("5000"))],
+    )
+    services.save_item(
+        case=case,
+        stage=INACTION,
+        item=risk,
+        user=maria,
+        yearly_cost=[
+            InactionCost(year=1, amount=Decimal("6500")),
+            InactionCost(year=3, amount=Decimal("7000")),
+        ],
+    )
+
+    assert lines(case)[0] == (
+        "Maria Lopez (client) changed the cost of inaction of 'Rival ships first': "
+        "year 1 from 5,000 EUR to 6,500 EUR; year 3 added (7,000 EUR)"
+    )
+
+
+def test_leading_metric_links_changed(case, anna, maria, as_user):
+    churn = add(case, LAGGING, anna, f.LaggingMetricFactory, name="Churn")
+    cost = add(case, LAGGING, anna, f.LaggingMetricFactory, name="Cost per order")
+    metric = services.save_item(
+        case=case,
+        stage=LEADING,
+        item=LeadingMetricFactory.build(case=case, name="Orders shipped direct"),
+        user=anna,
+        drives=[churn],
+    )
+    services.save_item(case=case, stage=LEADING, item=metric, user=maria, drives=[cost])
+
+    assert lines(case)[:2] == [
+        "Maria Lopez (client) changed what 'Orders shipped direct' drives: "
+        "added 'Cost per order', removed 'Churn'",
+        "Anna Berg (seller) added leading metric 'Orders shipped direct'",
+    ]
+    # A metric deleted since is still named as it was.
+    services.delete_item(case=case, stage=LAGGING, item=churn, user=anna)
+    assert (
+        "changed what 'Orders shipped direct' drives: added 'Cost per order', "
+        "removed 'Churn'"
+    ) in activity_page(as_user(anna), case)
+
+
+def test_a_save_that_changes_no_figure_adds_no_figures_sentence(
+    case, maria, anna, as_user
+):
+    benefit = add_benefit(case, anna, title="Fewer empty trucks")
+    browser = as_user(maria)
+    url = reverse("cases:item_edit", args=[case.pk, "benefits", benefit.pk])
+
+    browser.post(url, edit_data("benefits", case, benefit, "Fewer empty trucks"))
+    benefit.refresh_from_db()
+    browser.post(url, edit_data("benefits", case, benefit, "Less empty running"))
+
+    assert lines(case)[:2] == [
+        "Maria Lopez (client) renamed benefit 'Fewer empty trucks' to "
+        "'Less empty running'",
+        "Maria Lopez (client) updated benefit 'Fewer empty trucks'",
+    ]
+
+
+def test_figures_not_recorded_before_are_not_worded(case, anna):
+    """Items written before snapshots existed (or outside the service) have
+    none: their first recorded figures are not a change."""
+    benefit = add_benefit(case, anna, title="Fewer empty trucks")
+    type(benefit).history.filter(id=benefit.pk).update(snapshot=None)
+    type(benefit).objects.filter(pk=benefit.pk).update(snapshot=None)
+    benefit.refresh_from_db()
+    services.save_item(
+        case=case,
+        stage=BENEFITS,
+        item=benefit,
+        user=anna,
+        yearly=years((1, 1, 2, 3)),
+    )
+
+    assert lines(case)[0] == "Anna Berg (seller) updated benefit 'Fewer empty trucks'"
 
 
 def test_agreeing_and_reopening_a_stage(case, maria, anna):
