@@ -23,6 +23,7 @@ import logging
 import os
 import socket
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -165,9 +166,22 @@ def _worker_is_gone(worker: str, heartbeat_at) -> bool:
             return True
         except PermissionError:
             return False
-        return False
+        return _is_zombie(int(pid))
     stale = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 30)
     return heartbeat_at is None or heartbeat_at < stale
+
+
+def _is_zombie(pid: int) -> bool:
+    """A process that died but is not yet reaped still answers signal 0. A
+    killed worker's pool process is one until init reaps it, which can take a
+    while on a busy machine: long enough for the next worker to start and think
+    the render still in hand. Linux tells by /proc; elsewhere, assume alive."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    # "pid (command) state ...": the command may hold spaces and parentheses.
+    return stat.rpartition(")")[2].split()[:1] in (["Z"], ["X"])
 
 
 def claim(export_id: int) -> PdfExport | None:

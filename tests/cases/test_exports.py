@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 import socket
+import subprocess
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pypdf
 import pytest
@@ -225,6 +227,38 @@ def test_an_export_whose_worker_died_is_taken_over(case, facilitator):
     assert exports.run_export(export.pk).status == ExportStatus.DONE
     export.refresh_from_db()
     assert export.attempts == 2
+
+
+def test_a_killed_worker_not_yet_reaped_counts_as_gone(case, facilitator, monkeypatch):
+    """A killed pool process stays a zombie until init reaps it, and a zombie
+    still answers signal 0: the worker that starts next must not take it for
+    one still rendering (seen in CI on a busy machine)."""
+    sent = []
+    monkeypatch.setattr(exports, "_send", lambda export: sent.append(export.pk))
+    dead = subprocess.Popen(["true"])  # noqa: S607
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{dead.pid}/stat").read_text().split()[2] != "Z":
+        assert time.monotonic() < deadline, "the child should have exited"
+        time.sleep(0.01)
+    try:
+        export = exports.request_export(case=case, user=facilitator)
+        PdfExport.objects.filter(pk=export.pk).update(
+            status=ExportStatus.RUNNING,
+            worker=f"{socket.gethostname()}:{dead.pid}",
+            heartbeat_at=timezone.now(),
+        )
+        sent.clear()
+
+        assert exports.recover_exports() == [export.pk]
+    finally:
+        dead.wait()
+    live = exports.request_export(case=CaseFactory(), user=facilitator)
+    PdfExport.objects.filter(pk=live.pk).update(
+        status=ExportStatus.RUNNING,
+        worker=exports.worker_id(),  # this very process: alive
+        heartbeat_at=timezone.now(),
+    )
+    assert live.pk not in exports.recover_exports()
 
 
 def test_a_starting_worker_resends_what_a_dead_worker_was_rendering_at_once(
