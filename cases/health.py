@@ -7,8 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from .figures import Figures
@@ -26,7 +24,7 @@ from .models import (
     RiskOfActing,
     Side,
 )
-from .stages import BY_KEY, STAGES, Stage, stage_counts
+from .stages import BY_KEY, STAGES, Stage, counted, stage_counts
 
 CLIENT_SHARE_MIN = Decimal("0.2")
 TECHNOLOGY_SHARE_MAX = Decimal("0.6")
@@ -283,11 +281,9 @@ def client_share(case: Case) -> Decimal | None:
     )
     annotations = {}
     for stage in STAGES:
-        items = stage.model.objects.filter(
-            case=OuterRef("pk"), created_by__isnull=False
-        )
-        annotations[f"a_{stage.key}"] = _count(items)
-        annotations[f"c_{stage.key}"] = _count(
+        items = stage.model.objects.filter(created_by__isnull=False)
+        annotations[f"a_{stage.key}"] = counted(items)
+        annotations[f"c_{stage.key}"] = counted(
             items.filter(created_by__in=client_members)
         )
     row = (
@@ -300,11 +296,6 @@ def client_share(case: Case) -> Decimal | None:
     if not authored:
         return None
     return Decimal(sum(row[f"c_{s.key}"] for s in STAGES)) / authored
-
-
-def _count(items) -> Coalesce:
-    counted = items.order_by().values("case").annotate(n=Count("pk")).values("n")
-    return Coalesce(Subquery(counted), Value(0))
 
 
 def _co_creation(case: Case) -> list[HealthIssue]:

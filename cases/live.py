@@ -30,24 +30,12 @@ from __future__ import annotations
 import time
 
 from django.core.cache import cache
-from django.db.models import Aggregate, Count, Max, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Max
 
 from .models import Case, Comment, StageRecord, StageSignOff
-from .stages import Stage
+from .stages import Stage, of_case
 
 PRESENCE_SECONDS = 20
-
-
-def _of_case(rows: QuerySet, aggregate: Aggregate) -> Subquery:
-    """`aggregate` over the case's rows in `rows`, as a scalar subquery of the
-    case row: one value, NULL when the case has no such rows."""
-    return Subquery(
-        rows.filter(case_id=OuterRef("pk"))
-        .order_by()
-        .values("case_id")
-        .annotate(value=aggregate)
-        .values("value")
-    )
 
 
 def change_token(case: Case, stage: Stage) -> str:
@@ -55,18 +43,18 @@ def change_token(case: Case, stage: Stage) -> str:
     comments = Comment.objects.filter(stage=stage.slug)
     sign_offs = StageSignOff.objects.filter(stage=stage.slug)
     parts = {
-        "items_last": _of_case(stage.model.history.all(), Max("history_id")),
+        "items_last": of_case(stage.model.history.all(), Max("history_id")),
         **{
-            f"{other.key}_last": _of_case(other.model.history.all(), Max("history_id"))
+            f"{other.key}_last": of_case(other.model.history.all(), Max("history_id"))
             for other in stage.shown_stages
         },
-        "record_last": _of_case(
+        "record_last": of_case(
             StageRecord.history.filter(stage=stage.slug), Max("history_id")
         ),
-        "comments_last": _of_case(comments, Max("id")),
-        "comments_count": _of_case(comments, Count("id")),
-        "sign_offs_last": _of_case(sign_offs, Max("id")),
-        "sign_offs_count": _of_case(sign_offs, Count("id")),
+        "comments_last": of_case(comments, Max("id")),
+        "comments_count": of_case(comments, Count("id")),
+        "sign_offs_last": of_case(sign_offs, Max("id")),
+        "sign_offs_count": of_case(sign_offs, Count("id")),
     }
     row = Case.objects.filter(pk=case.pk).values(**parts).get()
     return "-".join(str(row[name] or 0) for name in parts)

@@ -464,8 +464,8 @@ def _lock_case(case: Case, *, even_archived: bool = False) -> None:
 
     The status is read under that lock, not from the caller's copy of the case:
     an edit on its way while a facilitator archives the case writes nothing, and
-    scripts are refused like the views. `even_archived`:
-    the one write an archived case takes, taking someone's access away."""
+    scripts are refused like the views. `even_archived`: the one write an
+    archived case takes, taking someone's access away."""
     status = (
         Case.objects.select_for_update()
         .filter(pk=case.pk)

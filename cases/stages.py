@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Count, Max, OuterRef, QuerySet, Subquery, Value
+from django.db.models import (
+    Aggregate,
+    Count,
+    Max,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
@@ -94,18 +102,29 @@ class Stage:
         )
 
     def count_subquery(self) -> Coalesce:
-        counts = (
-            self.model.objects.filter(case=OuterRef("pk"))
-            .order_by()
-            .values("case")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        return Coalesce(Subquery(counts), Value(0))
+        return counted(self.model.objects.all())
 
     @property
     def count_name(self) -> str:
         return f"n_{self.key}"
+
+
+def of_case(rows: QuerySet, aggregate: Aggregate) -> Subquery:
+    """`aggregate` over the case's rows in `rows` (anything with a `case_id`:
+    items, their history, comments...), as a scalar subquery of a case queryset:
+    one value per case, NULL when the case has no such rows."""
+    return Subquery(
+        rows.filter(case_id=OuterRef("pk"))
+        .order_by()
+        .values("case_id")
+        .annotate(value=aggregate)
+        .values("value")
+    )
+
+
+def counted(rows: QuerySet) -> Coalesce:
+    """How many of the case's rows `rows` holds, 0 for none (see `of_case`)."""
+    return Coalesce(of_case(rows, Count("pk")), Value(0))
 
 
 STAGES: tuple[Stage, ...] = (
