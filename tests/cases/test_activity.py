@@ -184,14 +184,18 @@ def years(*ranges: tuple[int, int, int, int]) -> list[BenefitYear]:
     ]
 
 
+def save_benefit(case, benefit, user, *rows):
+    """Save a benefit through the service with these yearly (year, low,
+    expected, high) rows."""
+    return services.save_item(
+        case=case, stage=BENEFITS, item=benefit, user=user, yearly=years(*rows)
+    )
+
+
 def add_benefit(case, user, **fields):
     item = f.BenefitFactory.build(case=case, **fields)
-    return services.save_item(
-        case=case,
-        stage=BENEFITS,
-        item=item,
-        user=user,
-        yearly=years((1, 100000, 150000, 200000), (2, 300000, 380000, 450000)),
+    return save_benefit(
+        case, item, user, (1, 100000, 150000, 200000), (2, 300000, 380000, 450000)
     )
 
 
@@ -224,16 +228,13 @@ def test_benefit_figure_changed_in_the_edit_form_shows_year_and_both_figures(
 def test_benefit_year_added_with_its_range_and_another_field(case, maria, anna):
     benefit = add_benefit(case, anna, title="Fewer empty trucks")
     benefit.confidence = "high"
-    services.save_item(
-        case=case,
-        stage=BENEFITS,
-        item=benefit,
-        user=maria,
-        yearly=years(
-            (1, 100000, 150000, 200000),
-            (2, 300000, 380000, 450000),
-            (5, 600000, 700000, 820000),
-        ),
+    save_benefit(
+        case,
+        benefit,
+        maria,
+        (1, 100000, 150000, 200000),
+        (2, 300000, 380000, 450000),
+        (5, 600000, 700000, 820000),
     )
 
     assert lines(case)[0] == (
@@ -245,13 +246,7 @@ def test_benefit_year_added_with_its_range_and_another_field(case, maria, anna):
 
 def test_benefit_years_changed_and_removed(case, anna):
     benefit = add_benefit(case, anna, title="Fewer empty trucks")
-    services.save_item(
-        case=case,
-        stage=BENEFITS,
-        item=benefit,
-        user=anna,
-        yearly=years((1, 90000, 150000, 210000.5)),
-    )
+    save_benefit(case, benefit, anna, (1, 90000, 150000, 210000.5))
 
     assert lines(case)[0] == (
         "Anna Berg (seller) changed the figures of 'Fewer empty trucks': "
@@ -336,13 +331,7 @@ def test_figures_not_recorded_before_are_not_worded(case, anna):
     type(benefit).history.filter(id=benefit.pk).update(snapshot=None)
     type(benefit).objects.filter(pk=benefit.pk).update(snapshot=None)
     benefit.refresh_from_db()
-    services.save_item(
-        case=case,
-        stage=BENEFITS,
-        item=benefit,
-        user=anna,
-        yearly=years((1, 1, 2, 3)),
-    )
+    save_benefit(case, benefit, anna, (1, 1, 2, 3))
 
     assert lines(case)[0] == "Anna Berg (seller) updated benefit 'Fewer empty trucks'"
 
