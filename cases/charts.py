@@ -795,7 +795,7 @@ def ecosystem_picture(
     parties,
     *,
     scale: float = 110.0,
-    more_note: str = "listed in the table below",
+    more_note: str = "listed below",
 ) -> str:
     """The client in the middle, its business units on an inner ring and the
     external companies on an outer ring, coloured by commitment.

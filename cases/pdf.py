@@ -130,14 +130,18 @@ def document_context(
 ) -> dict:
     """Everything the PDF shows, gathered in a fixed number of queries."""
     records = {r.stage: r for r in StageRecord.objects.filter(case=case)}
-    sections = [
-        {
-            "stage": stage,
-            "items": list(stage.items(case)),
-            "record": records.get(stage.slug),
-        }
-        for stage in STAGES
-    ]
+    sections = []
+    for stage in STAGES:
+        items = list(stage.items(case))
+        picture = stage.picture(case, items) if stage.picture and items else None
+        sections.append(
+            {
+                "stage": stage,
+                "items": items,
+                "record": records.get(stage.slug),
+                "picture": svg_data_url(picture) if picture else None,
+            }
+        )
     by_key = {s["stage"].key: s["items"] for s in sections}
     members = list(
         Membership.objects.filter(case=case)
@@ -203,11 +207,6 @@ def document_context(
                     by_key["risks_of_not_acting"], title="Risks of not acting"
                 )
             ),
-            "ecosystem": svg_data_url(
-                charts.ecosystem_picture(case.client.name, parties)
-            )
-            if parties
-            else None,
         },
     }
 

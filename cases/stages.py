@@ -7,6 +7,7 @@ here (and in the item's model and form), nowhere else.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ImproperlyConfigured
@@ -22,7 +23,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
-from . import forms
+from . import charts, forms
 from .models import (
     Benefit,
     BenefitYear,
@@ -61,6 +62,11 @@ class Stage:
     # names the lagging metric that proves it. A change there is a change here
     # for the pages that have this stage open (cases/live.py).
     shows_from: tuple[str, ...] = ()
+    # A picture of the stage's items, drawn by cases/charts.py from the case and
+    # its items, that the stage page, the presenter view and the PDF show above
+    # the items; `picture_alt` says what it shows, for screen readers.
+    picture: Callable[[Case, Sequence[StageItem]], str] | None = None
+    picture_alt: str = ""
 
     def __str__(self) -> str:
         return f"{self.number}. {self.title}"
@@ -186,6 +192,11 @@ STAGES: tuple[Stage, ...] = (
         form=forms.EcosystemPartyForm,
         item_noun="party",
         select_related=("organisation", "organisation__parent"),
+        picture=lambda case, parties: charts.ecosystem_picture(
+            case.client.name, parties
+        ),
+        picture_alt="The ecosystem: the client in the middle, its business units on "
+        "the inner ring, the external companies outside, coloured by commitment",
         guide=(
             "Everyone who must take part: your own business units and the external "
             "companies (existing partners and suppliers, the seller, other vendors). "

@@ -79,6 +79,17 @@ def inline_svg(svg: str) -> str:
     return mark_safe(svg[start:] if start >= 0 else "")  # noqa: S308
 
 
+@register.simple_tag
+def stage_picture(stage, case, items) -> str:
+    """The stage's picture of its items (`Stage.picture`), ready to embed, or ""
+    when the stage has none or no items yet. Reads a queryset of items once:
+    a loop over the same queryset afterwards costs no query."""
+    if stage.picture is None:
+        return ""
+    items = list(items)
+    return inline_svg(stage.picture(case, items)) if items else ""
+
+
 @register.filter
 def field_col(bound_field) -> str:
     """The grid column a form field takes: long text spans the row."""

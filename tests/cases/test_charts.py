@@ -326,7 +326,7 @@ def more_count(root: ET.Element) -> int:
     if not notes:
         return 0
     (note,) = notes
-    match = re.fullmatch(r"\+ (\d+) more \(listed in the table below\)", note)
+    match = re.fullmatch(r"\+ (\d+) more \(listed below\)", note)
     assert match, note
     return int(match.group(1))
 

@@ -51,6 +51,7 @@ from ..factories import (
     LeadingMetricFactory,
     MembershipFactory,
     ModelChangeFactory,
+    OrganisationFactory,
     RiskOfActingFactory,
     RiskOfNotActingFactory,
     UserFactory,
@@ -889,6 +890,87 @@ def test_time_investment_is_valued_as_days_times_rate(case, editor):
     assert response.status_code == 302
     page = text_of(editor.get(stage_url(case, "investments")))
     assert "16,000 EUR" in page
+
+
+# --- The ecosystem picture: the stage page and the projector draw the parties ------
+
+
+def picture_of(html: str) -> str | None:
+    """The stage's picture (its SVG) on a page, or None."""
+    found = re.search(
+        r'<figure class="chart stage-picture[^"]*"[^>]*>(.*?)</figure>', html, re.S
+    )
+    return found.group(1) if found else None
+
+
+def test_the_ecosystem_page_draws_its_parties_above_the_list(case, editor):
+    unit = BusinessUnitFactory(name="Central planning", parent=case.client)
+    EcosystemPartyFactory(case=case, organisation=unit)
+    EcosystemPartyFactory(
+        case=case, organisation=OrganisationFactory(name="Fast & Fair")
+    )
+
+    page = text_of(editor.get(stage_url(case, "ecosystem")))
+
+    picture = picture_of(page)
+    assert picture is not None and picture.lstrip().startswith("<svg")
+    assert ">Central planning<" in picture
+    assert ">Fast &amp; Fair<" in picture, "names are escaped in the SVG"
+    assert f">{case.client.name}<" in picture, "the client in the middle"
+    assert page.index("stage-picture") < page.index(
+        'id="item-', page.index("stage-picture")
+    )
+    assert 'aria-label="The ecosystem: the client in the middle' in page
+
+
+def test_no_picture_without_parties_nor_on_stages_that_have_none(case, editor):
+    assert picture_of(text_of(editor.get(stage_url(case, "ecosystem")))) is None
+    ChangeItemFactory(case=case)
+    assert picture_of(text_of(editor.get(stage_url(case, "changes")))) is None
+
+
+def test_a_party_added_shows_in_the_picture_of_pages_open_on_the_stage(
+    case, as_user, facilitator, viewer
+):
+    """The picture is part of the list that open pages receive on their poll."""
+    EcosystemPartyFactory(
+        case=case, organisation=OrganisationFactory(name="Crane hire")
+    )
+    page = text_of(as_user(viewer).get(stage_url(case, "ecosystem")))
+    token = re.search(r'data-poll-token="([^"]+)"', page).group(1)
+
+    added = as_user(facilitator).post(
+        create_url(case, "ecosystem"),
+        create_data(
+            "ecosystem",
+            case,
+            "Checks site access",
+            new_organisation="Safety board",
+            new_kind=OrganisationKind.PARTNER,
+        ),
+    )
+    assert added.status_code == 302
+    changes = as_user(viewer).get(
+        reverse("cases:stage_changes", args=[case.pk, "ecosystem"]), {"since": token}
+    )
+
+    assert changes.status_code == 200
+    picture = picture_of(text_of(changes))
+    assert picture is not None
+    assert ">Crane hire<" in picture and ">Safety board<" in picture
+
+
+def test_the_presenter_view_draws_the_ecosystem(case, as_user, facilitator):
+    EcosystemPartyFactory(
+        case=case, organisation=OrganisationFactory(name="Crane hire")
+    )
+    page = text_of(
+        as_user(facilitator).get(
+            reverse("cases:presenter", args=[case.pk, "ecosystem"])
+        )
+    )
+    picture = picture_of(page)
+    assert picture is not None and ">Crane hire<" in picture
 
 
 # --- What people type is shown, never run ------------------------------------------
