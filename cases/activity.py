@@ -37,6 +37,7 @@ from django.utils.formats import date_format
 
 from . import health
 from .models import Case, Membership, Side, StageRecord, StageStatus, display_name
+from .services import UNLINKED
 from .stages import BY_KEY, BY_SLUG, STAGES, Stage
 from .templatetags.case_tags import number
 
@@ -262,6 +263,14 @@ def _common(key: str) -> dict:
     }
 
 
+def _written(rows: QuerySet) -> QuerySet:
+    """Item history rows of what people did, without those recording a link lost
+    because the item it pointed to was deleted (services.recording_unlinks): the
+    deletion is worded, not the links it took with it. They stay in the history,
+    so the next save of the item is compared with what it was after them."""
+    return rows.exclude(history_change_reason__startswith=UNLINKED)
+
+
 def _item_branch(stage: Stage, case: Case, user_id: int | None) -> QuerySet:
     history = stage.model.history.model
     fields = _tracked_fields(stage)
@@ -270,7 +279,7 @@ def _item_branch(stage: Stage, case: Case, user_id: int | None) -> QuerySet:
         .order_by("-history_id")
         .values(j=_json_of(fields))[:1]
     )
-    rows = history.objects.filter(case_id=case.pk)
+    rows = _written(history.objects.filter(case_id=case.pk))
     if user_id is not None:
         rows = rows.filter(history_user_id=user_id)
     return (
@@ -627,8 +636,10 @@ def with_contributions(memberships: QuerySet[Membership]) -> QuerySet[Membership
     ]
     edits = [
         _count(
-            m.history.model.objects.filter(
-                case_id=OuterRef("case_id"), history_user_id=OuterRef("user_id")
+            _written(
+                m.history.model.objects.filter(
+                    case_id=OuterRef("case_id"), history_user_id=OuterRef("user_id")
+                )
             ),
             "case",
         )

@@ -6,6 +6,8 @@ built by any of them obeys the same rules (stage status, positions, links).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -268,6 +270,14 @@ def save_item(
     return item
 
 
+# What an item's snapshot holds: the rows of one of these relations, by the
+# names save_item takes them under.
+SNAPSHOT_ROWS = ("drives", "yearly", "yearly_cost")
+# How the change reason of a history row starts when the row records that an
+# item lost a link because the item it linked to was deleted (recording_unlinks).
+UNLINKED = "Unlinked:"
+
+
 def _snapshot(item: StageItem, *, is_new: bool, **given: list | None) -> list | None:
     """The item's yearly figures or links as the JSON its `snapshot` field keeps
     (and its history compares), from what this save writes; None when the item
@@ -307,6 +317,100 @@ def _snapshot(item: StageItem, *, is_new: bool, **given: list | None) -> list | 
     ]
 
 
+def current_snapshot(item: StageItem) -> list | None:
+    """The item's snapshot from its yearly rows or links as the database holds
+    them now (or as prefetched), through the same `_snapshot` as `save_item`;
+    None when the item has no snapshot."""
+    names = {f.name for f in type(item)._meta.get_fields()}
+    given = {
+        name: list(getattr(item, name).all()) for name in SNAPSHOT_ROWS if name in names
+    }
+    return _snapshot(item, is_new=False, **given)
+
+
+def record_snapshots(
+    items: Sequence[StageItem],
+    *,
+    user,
+    reason: str | None = None,
+    new: bool = False,
+) -> None:
+    """Bring the snapshots of `items` (all of one model) up to date with their
+    rows as the database holds them now, and record each item as it is in its
+    history, as a row by `user` ("+" when `new`). For writes that change an
+    item's rows or links without `save_item`: the deletion of an item they link
+    to, the Django admin. Two writes however many items (one more each per
+    thousand), with the rows to snapshot prefetched; no model signal is sent,
+    so the caller moves the case's revision if nothing else it wrote did."""
+    if not items:
+        return
+    model = type(items[0])
+    if "snapshot" in {f.name for f in model._meta.concrete_fields}:
+        for item in items:
+            item.snapshot = current_snapshot(item)
+        model._default_manager.bulk_update(items, ["snapshot"], batch_size=1000)
+    model.history.bulk_history_create(
+        items,
+        batch_size=1000,
+        update=not new,
+        default_user=user,
+        default_change_reason=reason,
+    )
+
+
+@contextmanager
+def recording_unlinks(items: Sequence[StageItem], *, user) -> Iterator[None]:
+    """Around the deletion of `items` (all of one model): record, in the history
+    of every other item that linked to one of them (a leading metric that
+    drives a lagging metric, a benefit it proves), that the link went with it.
+
+    Each such item gets a history row by `user`, its reason starting with
+    UNLINKED and its snapshot brought up to date, in the deleting transaction.
+    The next person to save the item is then compared with what it is after the
+    deletion, so is not said to have removed the link; the feed reports the
+    deletion itself and leaves these rows out. A fixed number of queries however
+    many items link to the deleted ones."""
+    if not items:
+        yield
+        return
+    model = type(items[0])
+    pks = [item.pk for item in items]
+    linked: dict[type[StageItem], set[int]] = {}
+    for relation in model._meta.related_objects:
+        linker = relation.related_model
+        # A foreign key that cascades deletes the linking item (its own history
+        # says so); one that protects refuses the deletion.
+        if not issubclass(linker, StageItem) or not (
+            relation.many_to_many or relation.on_delete is models.SET_NULL
+        ):
+            continue
+        ids = linker._default_manager.filter(
+            **{f"{relation.field.name}__in": pks}
+        ).values_list("pk", flat=True)
+        linked.setdefault(linker, set()).update(ids.order_by())
+    yield
+    noun = str(model._meta.verbose_name)
+    if len(items) == 1:
+        reason = _reason(
+            f"{UNLINKED} {display_name(user)} deleted {noun}", str(items[0])
+        )
+    else:
+        reason = _reason(
+            f"{UNLINKED} {display_name(user)} deleted {len(items)} "
+            f"{model._meta.verbose_name_plural}"
+        )
+    for linker, ids in linked.items():
+        if not ids:
+            continue
+        names = {f.name for f in linker._meta.get_fields()}
+        linking = (
+            linker._default_manager.filter(pk__in=ids)
+            .order_by("pk")
+            .prefetch_related(*(name for name in SNAPSHOT_ROWS if name in names))
+        )
+        record_snapshots(list(linking), user=user, reason=reason)
+
+
 @transaction.atomic
 def delete_item(*, case: Case, stage: Stage, item: StageItem, user) -> None:
     if item.case_id != case.pk:
@@ -314,7 +418,8 @@ def delete_item(*, case: Case, stage: Stage, item: StageItem, user) -> None:
     _lock_case(case)
     # Recorded in the history, so whoever was editing it is told who deleted it.
     item._history_user = user
-    item.delete()
+    with recording_unlinks([item], user=user):
+        item.delete()
     _sync_stage_status(case=case, stage=stage, user=user, item=item, change="deleted")
 
 
