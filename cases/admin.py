@@ -1,7 +1,16 @@
-"""Django admin for every model of the case, for support staff."""
+"""Django admin for every model of the case, for support staff.
+
+The admin writes rows directly, not through the services (so an archived case
+does not refuse it), but what the activity feed reads stays true: an item
+whose snapshot keeps rows or links edited here is recorded once per save,
+with them, under the staff member's name, and deleting an item records in the
+history of the items that linked to it that the link went with it.
+"""
 
 from django.contrib import admin
+from django.db import transaction
 
+from . import services
 from .models import (
     Benefit,
     BenefitYear,
@@ -25,6 +34,7 @@ from .models import (
     StageRecord,
     StageSignOff,
 )
+from .revision import bump
 
 
 class MembershipInline(admin.TabularInline):
@@ -66,12 +76,43 @@ class StageRecordAdmin(admin.ModelAdmin):
 
 
 class ItemAdmin(admin.ModelAdmin):
-    """Common to every stage item: filter by case, show who wrote it."""
+    """Common to every stage item: filter by case, show who wrote it. A deleted
+    item's links go with it the way `services.delete_item` records them."""
 
     list_filter = ["case"]
     search_fields = ["case__title"]
     readonly_fields = ["created_at", "updated_at", "created_by", "updated_by"]
     list_select_related = ["case"]
+
+    def delete_model(self, request, obj):
+        with (
+            transaction.atomic(),
+            services.recording_unlinks([obj], user=request.user),
+        ):
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            items = list(queryset)
+            with services.recording_unlinks(items, user=request.user):
+                super().delete_queryset(request, queryset)
+
+
+class SnapshotItemAdmin(ItemAdmin):
+    """An item whose snapshot keeps what this admin edits besides the item's row
+    (yearly rows in an inline, links): the snapshot is refreshed once the
+    inlines and links are saved, and the save is recorded in the item's history
+    then, once, with them, by the staff member (services.record_snapshots)."""
+
+    def save_model(self, request, obj, form, change):
+        # The history row waits for save_related: the rows are not saved yet.
+        obj.skip_history_when_saving = True
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        del form.instance.skip_history_when_saving
+        services.record_snapshots([form.instance], user=request.user, new=not change)
 
 
 @admin.register(ModelChange)
@@ -92,7 +133,7 @@ class EcosystemPartyAdmin(ItemAdmin):
 
 
 @admin.register(LeadingMetric)
-class LeadingMetricAdmin(ItemAdmin):
+class LeadingMetricAdmin(SnapshotItemAdmin):
     list_display = ["name", "baseline", "target", "unit", "target_date", "case"]
     search_fields = ["name", "case__title"]
     filter_horizontal = ["drives"]
@@ -110,15 +151,56 @@ class BenefitYearInline(admin.TabularInline):
 
 
 @admin.register(Benefit)
-class BenefitAdmin(ItemAdmin):
+class BenefitAdmin(SnapshotItemAdmin):
     list_display = ["title", "category", "confidence", "metric", "case"]
     search_fields = ["title", "case__title"]
     inlines = [BenefitYearInline]
 
 
+class YearlyRowAdmin(admin.ModelAdmin):
+    """A yearly row edited on its own: the item it belongs to (`parent`) has its
+    snapshot refreshed and the change recorded, by the staff member, and its
+    case's pages are rendered again."""
+
+    parent: str
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # Moved to another item: both items' rows changed.
+        self._record(request, {form.initial.get(self.parent), self._parent_id(obj)})
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            super().delete_model(request, obj)
+            self._record(request, {self._parent_id(obj)})
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            parents = set(queryset.values_list(self.parent, flat=True))
+            super().delete_queryset(request, queryset)
+            self._record(request, parents)
+
+    def _parent_id(self, obj) -> int | None:
+        return getattr(obj, self.model._meta.get_field(self.parent).attname)
+
+    def _record(self, request, ids: set) -> None:
+        field = self.model._meta.get_field(self.parent)
+        items = list(
+            field.related_model._default_manager.filter(
+                pk__in=[i for i in ids if i is not None]
+            )
+            .order_by("pk")
+            .prefetch_related(field.remote_field.related_name)
+        )
+        services.record_snapshots(items, user=request.user)
+        # Yearly rows send no signal of their own (cases/revision.py).
+        bump(Case.objects.filter(pk__in={item.case_id for item in items}))
+
+
 @admin.register(BenefitYear)
-class BenefitYearAdmin(admin.ModelAdmin):
+class BenefitYearAdmin(YearlyRowAdmin):
     list_display = ["benefit", "year", "low", "expected", "high"]
+    parent = "benefit"
 
 
 @admin.register(Investment)
@@ -148,14 +230,15 @@ class InactionCostInline(admin.TabularInline):
 
 
 @admin.register(RiskOfNotActing)
-class RiskOfNotActingAdmin(ItemAdmin):
+class RiskOfNotActingAdmin(SnapshotItemAdmin):
     list_display = ["title", "likelihood", "impact", "case"]
     inlines = [InactionCostInline]
 
 
 @admin.register(InactionCost)
-class InactionCostAdmin(admin.ModelAdmin):
+class InactionCostAdmin(YearlyRowAdmin):
     list_display = ["risk", "year", "amount"]
+    parent = "risk"
 
 
 # --- Decision, exports and co-creation -------------------------------------------

@@ -1,10 +1,29 @@
 """Support staff can reach every model of the product in the Django admin."""
 
+from datetime import date
+from decimal import Decimal
+
 import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+
+from cases import activity, services
+from cases.models import (
+    Benefit,
+    BenefitYear,
+    Case,
+    InactionCost,
+    LaggingMetric,
+    LeadingMetric,
+    RiskOfNotActing,
+    Role,
+    Side,
+)
+from cases.stages import BY_KEY
+
+from . import factories as f
 
 PRODUCT_MODELS = [
     model
@@ -28,3 +47,281 @@ def test_admin_list_page_opens(client, model):
     client.force_login(staff)
     url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
     assert client.get(url).status_code == 200
+
+
+# --- Edits that the activity feed words (items' snapshots) ----------------------
+
+
+@pytest.fixture
+def staff(db):
+    return get_user_model().objects.create_superuser(
+        "sam@support.example",
+        "sam@support.example",
+        "x",
+        first_name="Sam",
+        last_name="Support",
+    )
+
+
+@pytest.fixture
+def maria(case):
+    user = f.UserFactory(first_name="Maria", last_name="Lopez")
+    f.MembershipFactory(case=case, user=user, side=Side.CLIENT, role=Role.CONTRIBUTOR)
+    return user
+
+
+def _post_value(value):
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def admin_form(browser, model, obj=None) -> dict:
+    """What the admin's add or change form of `model` posts as it is shown: the
+    item's fields, and each inline's management form and rows."""
+    name = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+    url = reverse(f"{name}_change", args=[obj.pk]) if obj else reverse(f"{name}_add")
+    response = browser.get(url)
+    assert response.status_code == 200
+    data = {
+        bound.html_name: _post_value(bound.value())
+        for bound in response.context["adminform"].form
+    }
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        for form in [formset.management_form, *formset.forms]:
+            for bound in form:
+                data[bound.html_name] = _post_value(bound.value())
+    return data
+
+
+def admin_post(browser, model, data, obj=None):
+    name = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+    url = reverse(f"{name}_change", args=[obj.pk]) if obj else reverse(f"{name}_add")
+    response = browser.post(url, data)
+    errors = response.context and [
+        response.context["adminform"].form.errors,
+        *(i.formset.errors for i in response.context["inline_admin_formsets"]),
+    ]
+    assert response.status_code == 302, errors
+    return response
+
+
+def add_row(data: dict, prefix: str, **fields) -> None:
+    """One more inline row, as the admin's "Add another" makes it."""
+    n = int(data[f"{prefix}-TOTAL_FORMS"])
+    data[f"{prefix}-TOTAL_FORMS"] = str(n + 1)
+    data.update({f"{prefix}-{n}-{name}": str(v) for name, v in fields.items()})
+
+
+def feed(case) -> list[str]:
+    return [str(e) for e in activity.feed(case).entries]
+
+
+BENEFITS = BY_KEY["benefits"]
+LEADING = BY_KEY["leading_metrics"]
+LAGGING = BY_KEY["lagging_metrics"]
+INACTION = BY_KEY["risks_of_not_acting"]
+
+
+def benefit_years(*ranges):
+    return [
+        BenefitYear(year=y, low=Decimal(lo), expected=Decimal(ex), high=Decimal(hi))
+        for y, lo, ex, hi in ranges
+    ]
+
+
+def benefit(case, user, *ranges, **fields):
+    return services.save_item(
+        case=case,
+        stage=BENEFITS,
+        item=f.BenefitFactory.build(case=case, title="Fewer empty trucks", **fields),
+        user=user,
+        yearly=benefit_years(*ranges),
+    )
+
+
+def test_admin_editing_a_benefits_years_is_worded_under_the_admins_name(
+    case, staff, maria, client
+):
+    item = benefit(case, maria, (1, 100, 150, 200), (2, 300, 380, 450))
+    client.force_login(staff)
+    data = admin_form(client, Benefit, item)
+    year_2 = next(k for k, v in data.items() if k.endswith("-year") and v == "2")
+    data[year_2.replace("-year", "-expected")] = "420"
+    data["confidence"] = "high"
+    add_row(data, "yearly", year=3, low=500, expected=600, high=700)
+
+    history = Benefit.history.filter(id=item.pk).count()
+    admin_post(client, Benefit, data, item)
+
+    assert Benefit.history.filter(id=item.pk).count() == history + 1
+    assert feed(case)[0] == (
+        "Sam Support changed the confidence of 'Fewer empty trucks' from Medium "
+        "to High and changed its figures: year 2 expected from 380 EUR to 420 EUR; "
+        "year 3 added (low 500 EUR, expected 600 EUR, high 700 EUR)"
+    )
+    # Maria saves what the admin left: nothing of hers is worded as a change.
+    item.refresh_from_db()
+    services.save_item(
+        case=case,
+        stage=BENEFITS,
+        item=item,
+        user=maria,
+        yearly=benefit_years(
+            (1, 100, 150, 200), (2, 300, 420, 450), (3, 500, 600, 700)
+        ),
+    )
+    assert feed(case)[0] == "Maria Lopez (client) updated benefit 'Fewer empty trucks'"
+
+
+def test_admin_deleting_a_benefits_year(case, staff, maria, client):
+    item = benefit(case, maria, (1, 100, 150, 200), (2, 300, 380, 450))
+    client.force_login(staff)
+    data = admin_form(client, Benefit, item)
+    year_1 = next(k for k, v in data.items() if k.endswith("-year") and v == "1")
+    data[year_1.replace("-year", "-DELETE")] = "on"
+    admin_post(client, Benefit, data, item)
+
+    assert feed(case)[0] == (
+        "Sam Support changed the figures of 'Fewer empty trucks': year 1 removed "
+        "(was low 100 EUR, expected 150 EUR, high 200 EUR)"
+    )
+
+
+def test_admin_adding_a_benefit_with_its_years(case, staff, maria, client):
+    client.force_login(staff)
+    data = admin_form(client, Benefit)
+    data.update(case=case.pk, title="Fewer empty trucks", category="cost")
+    add_row(data, "yearly", year=1, low=1, expected=2, high=3)
+    admin_post(client, Benefit, data)
+
+    item = Benefit.objects.get(title="Fewer empty trucks")
+    assert item.snapshot == [
+        {"year": 1, "low": "1.00", "expected": "2.00", "high": "3.00"}
+    ]
+    assert [h.history_type for h in Benefit.history.filter(id=item.pk)] == ["+"]
+    assert feed(case)[0] == "Sam Support added benefit 'Fewer empty trucks'"
+    services.save_item(
+        case=case,
+        stage=BENEFITS,
+        item=item,
+        user=maria,
+        yearly=benefit_years((1, 1, 2, 4)),
+    )
+    assert feed(case)[0] == (
+        "Maria Lopez (client) changed the figures of 'Fewer empty trucks': "
+        "year 1 high from 3 EUR to 4 EUR"
+    )
+
+
+def test_admin_editing_a_risks_cost_of_inaction(case, staff, maria, client):
+    risk = services.save_item(
+        case=case,
+        stage=INACTION,
+        item=f.RiskOfNotActingFactory.build(case=case, title="Rival ships first"),
+        user=maria,
+        yearly_cost=[InactionCost(year=1, amount=Decimal("5000"))],
+    )
+    client.force_login(staff)
+    data = admin_form(client, RiskOfNotActing, risk)
+    data["yearly_cost-0-amount"] = "6500"
+    admin_post(client, RiskOfNotActing, data, risk)
+
+    assert feed(case)[0] == (
+        "Sam Support changed the cost of inaction of 'Rival ships first': "
+        "year 1 from 5,000 EUR to 6,500 EUR"
+    )
+
+
+def test_admin_editing_what_a_leading_metric_drives(case, staff, maria, client):
+    churn, cost = (
+        services.save_item(
+            case=case,
+            stage=LAGGING,
+            item=f.LaggingMetricFactory.build(case=case, name=name),
+            user=maria,
+        )
+        for name in ("Churn", "Cost per order")
+    )
+    metric = services.save_item(
+        case=case,
+        stage=LEADING,
+        item=f.LeadingMetricFactory.build(case=case, name="Orders shipped direct"),
+        user=maria,
+        drives=[churn],
+    )
+    client.force_login(staff)
+    data = admin_form(client, LeadingMetric, metric)
+    data["drives"] = [str(cost.pk)]
+    admin_post(client, LeadingMetric, data, metric)
+
+    assert feed(case)[0] == (
+        "Sam Support changed what 'Orders shipped direct' drives: "
+        "added 'Cost per order', removed 'Churn'"
+    )
+    metric.refresh_from_db()
+    services.save_item(case=case, stage=LEADING, item=metric, user=maria, drives=[cost])
+    assert feed(case)[0] == (
+        "Maria Lopez (client) updated leading metric 'Orders shipped direct'"
+    )
+
+
+def test_admin_editing_and_deleting_a_year_on_its_own_page(case, staff, maria, client):
+    item = benefit(case, maria, (1, 100, 150, 200), (2, 300, 380, 450))
+    revision = Case.objects.get(pk=case.pk).revision
+    client.force_login(staff)
+    year_2 = item.yearly.get(year=2)
+    data = admin_form(client, BenefitYear, year_2)
+    data["high"] = "500"
+    admin_post(client, BenefitYear, data, year_2)
+
+    assert feed(case)[0] == (
+        "Sam Support changed the figures of 'Fewer empty trucks': "
+        "year 2 high from 450 EUR to 500 EUR"
+    )
+    assert Case.objects.get(pk=case.pk).revision > revision
+
+    name = "admin:cases_benefityear"
+    response = client.post(reverse(f"{name}_delete", args=[year_2.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert feed(case)[0] == (
+        "Sam Support changed the figures of 'Fewer empty trucks': year 2 removed "
+        "(was low 300 EUR, expected 380 EUR, high 500 EUR)"
+    )
+
+
+def test_admin_deleting_a_lagging_metric_unlinks_it_in_the_history(
+    case, staff, maria, client
+):
+    churn = services.save_item(
+        case=case,
+        stage=LAGGING,
+        item=f.LaggingMetricFactory.build(case=case, name="Churn"),
+        user=maria,
+    )
+    metric = services.save_item(
+        case=case,
+        stage=LEADING,
+        item=f.LeadingMetricFactory.build(case=case, name="Orders shipped direct"),
+        user=maria,
+        drives=[churn],
+    )
+    client.force_login(staff)
+    response = client.post(
+        reverse("admin:cases_laggingmetric_changelist"),
+        {"action": "delete_selected", "_selected_action": [churn.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not LaggingMetric.objects.exists()
+
+    metric.refresh_from_db()
+    services.save_item(case=case, stage=LEADING, item=metric, user=maria, drives=[])
+    assert feed(case)[:2] == [
+        "Maria Lopez (client) updated leading metric 'Orders shipped direct'",
+        "Sam Support deleted lagging metric 'Churn'",
+    ]
