@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .models import Case, Invitation, Membership, Role, Side, display_name
+from .services import _lock_case
 
 # Tokens are 43 characters (secrets.token_urlsafe(32)); anything far longer is
 # garbage and not worth hashing.
@@ -106,6 +107,8 @@ def invite(
     its token (the only copy besides the email: only the hash is stored).
 
     `base_url` is the site's address for the link (the view passes the request's).
+    Nobody is invited into an archived case (PermissionDenied), the status read
+    under the case's lock like every other write's.
     """
     email = _clean_email(email)
     if side not in Side.values:
@@ -113,6 +116,7 @@ def invite(
     if role not in Role.values:
         raise ValidationError("Pick a role from the list.")
     with transaction.atomic():
+        _lock_case(case)
         if _member_with_email(case, email) is not None:
             raise ValidationError(f"{email} is already a member of this case.")
         if any(
@@ -147,8 +151,10 @@ def resend(
     *, invitation: Invitation, base_url: str | None = None
 ) -> tuple[Invitation, str]:
     """A new link and a new expiry for an open (or expired) invitation; the old
-    link stops working at once."""
+    link stops working at once. Refused (PermissionDenied) while the case is
+    archived: withdrawing is what a facilitator can still do then."""
     with transaction.atomic():
+        _lock_case(invitation.case)
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if invitation.accepted_at is not None:
             raise ValidationError("This invitation has already been accepted.")

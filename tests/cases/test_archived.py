@@ -14,13 +14,14 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.html import escape
 
-from cases import exports, services
+from cases import exports, invitations, services
 from cases.models import (
     Case,
     CaseStatus,
     CaseStatusChange,
     ChangeItem,
     ExportStatus,
+    Invitation,
     Membership,
 )
 from cases.portability.exporter import export_case
@@ -338,6 +339,16 @@ def archived_behind_its_back(case: Case) -> Case:
             ),
             id="settings",
         ),
+        pytest.param(
+            lambda case, user: invitations.invite(
+                case=case,
+                invited_by=user,
+                email="on.its.way@client.example",
+                side="client",
+                role="viewer",
+            ),
+            id="invitation",
+        ),
     ],
 )
 def test_a_write_on_its_way_when_the_case_is_archived_changes_nothing(
@@ -360,6 +371,7 @@ def test_a_write_on_its_way_when_the_case_is_archived_changes_nothing(
         case.title,
     )
     assert not ChangeItem.objects.filter(title="On its way").exists()
+    assert not Invitation.objects.filter(case=case).exists()
 
 
 def test_a_facilitator_still_removes_someone_through_the_service(archived, viewer):

@@ -11,12 +11,14 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.core import mail
+from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from cases import invitations
-from cases.models import Invitation, Membership, Role, Side
+from cases.models import Case, CaseStatus, Invitation, Membership, Role, Side
+from cases.rules import ARCHIVED_REFUSAL
 
 from ..factories import CaseFactory, MembershipFactory, UserFactory
 
@@ -255,6 +257,42 @@ def test_accepted_or_withdrawn_invitation_is_not_resent(case, facilitator, as_us
     assert b"remove the member instead" in response.content
     accepted.refresh_from_db()
     assert accepted.withdrawn_at is None
+
+
+def archive_behind_its_back(case) -> Case:
+    """The case as a caller loaded it, just before a facilitator archived it."""
+    loaded = Case.objects.get(pk=case.pk)
+    Case.objects.filter(pk=case.pk).update(status=CaseStatus.ARCHIVED)
+    return loaded
+
+
+def test_the_service_invites_nobody_into_an_archived_case(case, facilitator):
+    """Not only the view: a script calling the service is refused too, the
+    status read under the case's lock rather than from the caller's copy."""
+    stale = archive_behind_its_back(case)
+
+    with pytest.raises(PermissionDenied) as refused:
+        invite(stale, facilitator)
+
+    assert str(refused.value) == ARCHIVED_REFUSAL
+    assert not Invitation.objects.filter(case=case).exists()
+    assert mail.outbox == []
+
+
+def test_the_service_resends_no_link_of_an_archived_case(case, facilitator, client):
+    invitation, path = invite(case, facilitator)
+    mail.outbox.clear()
+    archive_behind_its_back(case)
+
+    with pytest.raises(PermissionDenied) as refused:
+        invitations.resend(invitation=invitation, base_url="http://testserver/")
+
+    assert str(refused.value) == ARCHIVED_REFUSAL
+    assert mail.outbox == []
+    assert Invitation.objects.get(pk=invitation.pk).token_hash == invitation.token_hash
+    # Restored to draft, the link sent before still lets them in.
+    Case.objects.filter(pk=case.pk).update(status=CaseStatus.DRAFT)
+    assert client.post(path).status_code == 302
 
 
 @pytest.mark.parametrize(
