@@ -21,6 +21,15 @@ A stage page also shows the stepper: every stage's item count and status. Its
 token (`page_token`) adds those, so that when only another stage moved on, the
 page gets a fresh stepper and keeps its items as they are.
 
+When the items changed, a page whose user may add items also gets the fresh
+choices of its add form (views.stages._add_form_choices): its choices come from
+the stage's own items or from the stages it shows from (a benefit's lagging
+metric, the metrics a leading metric drives), whose changes move the token, so
+an unchanged page still costs the token alone. Not yet an investment's
+organisation: it comes from the ecosystem, which Investments does not show
+from, so an open investments form learns of a new party only with the next
+change of its own stage.
+
 Presence lives in the cache: each poll marks its user as seen in the case, and
 "in the room" is everyone seen in the last PRESENCE_SECONDS.
 """

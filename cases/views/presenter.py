@@ -13,7 +13,7 @@ from ..access import get_case_for_user, load_parties
 from ..models import Membership
 from ..stages import STAGES, get_stage
 from .common import _stage_nav
-from .stages import _items_context
+from .stages import _add_form_choices, _items_context
 
 POLL_SECONDS = 2
 
@@ -66,7 +66,10 @@ def stage_changes(request: HttpRequest, case_id: int, stage_slug: str) -> HttpRe
     X-Changes-Token header. Polled every few seconds by open pages.
 
     A stage page whose own stage is unchanged while another moved on gets its
-    stepper alone, marked by an X-Changes-Only header naming the element."""
+    stepper alone, marked by an X-Changes-Only header naming the element.
+
+    With the items, someone who may edit also gets the fresh choices of the
+    page's add form (a <template id="add-item-choices">, read by app.js)."""
     case = get_case_for_user(request.user, case_id)
     stage = get_stage(stage_slug)
     live.mark_present(case, request.user, stage)
@@ -103,6 +106,10 @@ def stage_changes(request: HttpRequest, case_id: int, stage_slug: str) -> HttpRe
             "token": token,
             **_items_context(case, stage, nav),
         }
+        if context["can_edit"]:
+            # The list moved: so may the choices its open add form offers (its
+            # stage and the ones it shows from, whose items a form picks).
+            context.update(_add_form_choices(case, stage))
         response = render(request, "cases/stage.html#live-items", context)
     response["X-Changes-Token"] = token
     response["Cache-Control"] = "no-store"

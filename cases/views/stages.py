@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -65,6 +66,30 @@ def _items_context(case: Case, stage: Stage, nav: list[dict], **extra) -> dict:
             pagecache.CachedPart("items", case, stage.slug, only_edit_rights=True)
             if plain
             else None
+        ),
+    }
+
+
+def _add_form_choices(case: Case, stage: Stage) -> dict:
+    """The add form's fields whose choices come from the case (its items, its
+    organisations: a benefit's lagging metric, the metrics a leading metric
+    drives, an investment's organisation), for a live answer to bring an open
+    add form its fresh choices (static/js/app.js keeps what was typed and
+    picked). Rendered only if their part is not in the cache, one query a field
+    then; nothing for a form whose choices are all fixed. For those who may
+    edit only: no one else has the form."""
+    form = stage.form(case=case)
+    fields = [
+        form[name]
+        for name, field in form.fields.items()
+        if isinstance(field, forms.ModelChoiceField)
+    ]
+    if not fields:
+        return {}
+    return {
+        "choice_fields": fields,
+        "choices_part": pagecache.CachedPart(
+            "add-choices", case, stage.slug, only_edit_rights=True
         ),
     }
 

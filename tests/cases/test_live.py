@@ -3,18 +3,23 @@
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from cases import live
+from cases.models import LaggingMetric
 from cases.stages import BY_KEY, BY_MODEL, STAGES
+from ecosystem.models import Organisation
 
 from ..factories import (
     BenefitFactory,
     ChangeItemFactory,
+    EcosystemPartyFactory,
     LaggingMetricFactory,
     RiskOfNotActingFactory,
 )
-from .test_stage_views import edit_data, item_url
+from .test_stage_views import create_data, edit_data, item_url
 
 pytestmark = pytest.mark.django_db
 
@@ -233,3 +238,154 @@ def test_unknown_stage_is_404(as_user, case, viewer):
 def test_the_stage_page_links_to_its_presenter_view(as_user, case, viewer):
     page = as_user(viewer).get(reverse("cases:stage", args=[case.pk, "ecosystem"])).text
     assert reverse("cases:presenter", args=[case.pk, "ecosystem"]) in page
+
+
+# --- An open add form's choices follow the case --------------------------------
+
+
+def add_form_choices(html: str) -> str | None:
+    """The fresh add-form choices a live answer carries, or None."""
+    found = re.search(
+        r'<template id="add-item-choices">(.*?)</template>', html, flags=re.S
+    )
+    return found.group(1) if found else None
+
+
+def test_a_lagging_metric_added_reaches_an_open_benefit_forms_choices(
+    as_user, case, facilitator, client_contributor
+):
+    """Maria has Benefits open, her add form half filled; Anna adds a lagging
+    metric: Maria's next poll brings it among the form's "proved by" choices."""
+    LaggingMetricFactory(case=case, name="On-time deliveries")
+    maria = as_user(client_contributor)
+    token = maria.get(changes_url(case, "benefits"))["X-Changes-Token"]
+
+    added = as_user(facilitator).post(
+        reverse("cases:item_create", args=[case.pk, "lagging-metrics"]),
+        create_data("lagging-metrics", case, "Cost per order"),
+    )
+    assert added.status_code == 302
+    new = LaggingMetric.objects.get(case=case, name="Cost per order")
+
+    maria.force_login(client_contributor)
+    after = maria.get(
+        changes_url(case, "benefits", since=token), HTTP_HX_REQUEST="true"
+    )
+    assert after.status_code == 200
+    choices = add_form_choices(after.text)
+    assert choices is not None, "the answer carries the add form's choices"
+    select = re.search(r'<select name="metric"[^>]*>(.*?)</select>', choices, re.S)
+    assert select, choices
+    options = re.findall(
+        r'<option value="(\d*)"[^>]*>([^<]*)</option>', select.group(1)
+    )
+    assert (str(new.pk), "Cost per order") in options
+    assert "On-time deliveries" in dict(options).values()
+    # The fields alone, as the form renders them: no form, no CSRF token, and
+    # none of the form's other fields (what Maria typed is hers).
+    assert 'id="id_metric"' in choices
+    assert "<form" not in choices
+    assert "csrf" not in choices.lower()
+    assert 'name="title"' not in choices
+    assert 'name="category"' not in choices, "a fixed choice stays as it is"
+    # Taken in, the page is quiet again.
+    quiet = maria.get(changes_url(case, "benefits", since=after["X-Changes-Token"]))
+    assert quiet.status_code == 204
+
+
+def test_a_renamed_lagging_metric_is_renamed_in_leading_metrics_drives_choices(
+    as_user, case, facilitator, client_contributor
+):
+    metric = LaggingMetricFactory(case=case, name="Cost per delivery")
+    maria = as_user(client_contributor)
+    token = maria.get(changes_url(case, "leading-metrics"))["X-Changes-Token"]
+
+    as_user(facilitator).post(
+        item_url("item_edit", case, "lagging-metrics", metric),
+        edit_data("lagging-metrics", case, metric, "Cost per delivered order"),
+    )
+
+    maria.force_login(client_contributor)
+    after = maria.get(changes_url(case, "leading-metrics", since=token))
+    choices = add_form_choices(after.text)
+    assert choices is not None
+    assert f'name="drives" value="{metric.pk}"' in choices
+    assert "Cost per delivered order" in choices
+    assert "Cost per delivery\n" not in choices
+
+
+def test_a_party_added_reaches_an_open_ecosystem_forms_organisations(
+    as_user, case, facilitator, client_contributor
+):
+    maria = as_user(client_contributor)
+    token = maria.get(changes_url(case, "ecosystem"))["X-Changes-Token"]
+
+    as_user(facilitator).post(
+        reverse("cases:item_create", args=[case.pk, "ecosystem"]),
+        create_data("ecosystem", case, "Harbour Freight"),
+    )
+    freight = Organisation.objects.get(name="Harbour Freight")
+
+    maria.force_login(client_contributor)
+    choices = add_form_choices(
+        maria.get(changes_url(case, "ecosystem", since=token)).text
+    )
+    assert choices is not None
+    assert f'<option value="{freight.pk}">Harbour Freight' in choices
+
+
+def test_a_viewers_poll_answer_has_no_form_parts(as_user, case, viewer, facilitator):
+    client = as_user(viewer)
+    token = client.get(changes_url(case, "benefits"))["X-Changes-Token"]
+    LaggingMetricFactory(case=case, name="Cost per order")
+
+    after = client.get(changes_url(case, "benefits", since=token))
+    assert after.status_code == 200
+    assert "Cost per order" not in after.text, "no benefit names it yet"
+    assert add_form_choices(after.text) is None
+    assert 'name="metric"' not in after.text
+
+
+def test_a_form_with_fixed_choices_only_gets_no_form_parts(as_user, case, facilitator):
+    client = as_user(facilitator)
+    token = client.get(changes_url(case, "changes"))["X-Changes-Token"]
+    ChangeItemFactory(case=case, title="Coach the dispatchers")
+    after = client.get(changes_url(case, "changes", since=token))
+    assert "Coach the dispatchers" in after.text
+    assert add_form_choices(after.text) is None
+
+
+@pytest.mark.parametrize("slug", ["benefits", "leading-metrics", "ecosystem"])
+def test_an_editors_poll_stays_cheap_with_the_forms_choices(
+    as_user, case, facilitator, slug, django_assert_num_queries
+):
+    """Unchanged: 204 for the session, user, case (with membership) and the
+    token's three queries, as before the form's choices came along. Changed:
+    the same number of queries whatever the size of the case (the list, and
+    each choice field once), and no more than unchanged once the rendered
+    parts are kept (another editor's poll at the same revision)."""
+
+    def grow(n):
+        for _ in range(n):
+            metric = LaggingMetricFactory(case=case)
+            BenefitFactory(case=case, metric=metric)
+            EcosystemPartyFactory(case=case)
+
+    client = as_user(facilitator)
+    counts = []
+    for size in (2, 100):
+        grow(size)
+        token = client.get(changes_url(case, slug))["X-Changes-Token"]
+        with django_assert_num_queries(6):
+            unchanged = client.get(changes_url(case, slug, since=token))
+        assert unchanged.status_code == 204
+        grow(1)
+        with CaptureQueriesContext(connection) as changed:
+            answer = client.get(changes_url(case, slug, since=token))
+        assert "X-Changes-Only" not in answer
+        assert add_form_choices(answer.text) is not None
+        counts.append(len(changed))
+        with django_assert_num_queries(6):
+            kept = client.get(changes_url(case, slug, since=token))
+        assert add_form_choices(kept.text) == add_form_choices(answer.text)
+    assert counts[0] == counts[1], "the same queries whatever the size"
