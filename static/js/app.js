@@ -54,9 +54,11 @@
 
   // Live pages: ask "changed since <token>?" every few seconds while the tab is
   // visible; swap in the new items only when the answer is yes (200, not 204),
-  // and never while the user has an edit form open in the list. An answer marked
-  // X-Changes-Only replaces that element alone (the stepper, when only another
-  // stage moved on).
+  // and never while the user has an edit form open in the list (the token is
+  // then kept, so the change comes again once the form is closed). An answer
+  // marked X-Changes-Only replaces that element alone (the stepper, when only
+  // another stage moved on). An answer with the items may carry the add form's
+  // fresh choices (<template id="add-item-choices">): see refreshChoices.
   function startPolling(root) {
     root.querySelectorAll("[data-poll-url]").forEach(function (poller) {
       if (poller.dataset.polling) return;
@@ -72,22 +74,114 @@
         fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
           .then(function (response) {
             var token = response.headers.get("X-Changes-Token");
-            if (token) poller.dataset.pollToken = token;
-            if (response.status !== 200) return null;
+            if (response.status !== 200) {
+              if (token) poller.dataset.pollToken = token;
+              return null;
+            }
             var only = response.headers.get("X-Changes-Only");
             return response.text().then(function (html) {
-              return { html: html, into: only ? document.getElementById(only) : target };
+              return { html: html, into: only ? document.getElementById(only) : target, token: token };
             });
           })
           .then(function (answer) {
-            if (!answer || !answer.html || !answer.into || !answer.into.isConnected) return;
-            if (answer.into === target && target.querySelector("form")) return;
-            htmx.swap(answer.into, answer.html, { swapStyle: "outerHTML" });
+            if (!answer) return;
+            if (answer.into === target && target.querySelector("form")) return;  // ask again later
+            if (answer.token) poller.dataset.pollToken = answer.token;
+            if (!answer.html || !answer.into || !answer.into.isConnected) return;
+            var holder = document.createElement("template");
+            holder.innerHTML = answer.html;
+            var choices = holder.content.getElementById("add-item-choices");
+            if (choices) {
+              choices.remove();
+              refreshChoices(document.querySelector("#add-item form"), choices.content);
+            }
+            htmx.swap(answer.into, choices ? holder.innerHTML : answer.html, { swapStyle: "outerHTML" });
           })
           .catch(function () { /* offline for a moment: try again next time */ })
           .finally(function () { busy = false; });
       }, parseInt(poller.dataset.pollMs || "2000", 10));
     });
+  }
+
+  // The add form's choices drawn from the case (a benefit's lagging metric, the
+  // metrics a leading metric drives, an investment's organisation) as they are
+  // now: each [data-choice-field] of `fresh` holds one field as the page renders
+  // it. Only the options change: an option still offered keeps its element (so
+  // stays picked, and focused), a new one is added unpicked, a deleted one goes
+  // (a required choice left empty is refused by the server on submit). Text the
+  // person typed, and every other field, are left alone.
+  function refreshChoices(form, fresh) {
+    if (!form) return;
+    fresh.querySelectorAll("[data-choice-field]").forEach(function (field) {
+      var name = field.dataset.choiceField;
+      var focused = document.activeElement;
+      var select = field.querySelector("select");
+      if (select) {
+        var live = form.querySelector("select[name='" + name + "']");
+        if (!live) return;
+        var picked = Array.prototype.filter.call(live.options, function (o) { return o.selected; })
+          .map(function (o) { return o.value; });
+        reconcile(live, Array.prototype.slice.call(live.options), Array.prototype.slice.call(select.options),
+          function (option) { return option.value; },
+          function (mine, theirs) { if (mine.text !== theirs.text) mine.text = theirs.text; });
+        Array.prototype.forEach.call(live.options, function (o) { o.selected = picked.indexOf(o.value) >= 0; });
+        if (!live.multiple && live.selectedIndex < 0 && live.options.length) live.selectedIndex = 0;
+      } else {
+        var selector = "input[name='" + name + "']";
+        var boxes = form.querySelectorAll(selector);
+        var wrapper = field.firstElementChild;
+        if (!boxes.length) {
+          if (!field.querySelector(selector)) return;  // still nothing to offer
+          // Nothing offered yet, so nothing picked: the field as it is now.
+          var old = wrapper && wrapper.id && form.querySelector("[id='" + wrapper.id + "']");
+          if (old) old.replaceWith(document.importNode(wrapper, true));
+          return;
+        }
+        var item = function (input) { return input.closest(".form-check") || input.parentElement; };
+        var mine = Array.prototype.map.call(boxes, item);
+        reconcile(mine[0].parentElement, mine, Array.prototype.map.call(field.querySelectorAll(selector), item),
+          function (el) { return el.querySelector(selector).value; },
+          function (el, theirs) {
+            var input = el.querySelector(selector), label = el.querySelector("label");
+            var theirLabel = theirs.querySelector("label");
+            input.id = theirs.querySelector(selector).id;
+            if (label && theirLabel && !label.contains(input)) {
+              label.htmlFor = theirLabel.htmlFor;
+              if (label.textContent !== theirLabel.textContent) label.textContent = theirLabel.textContent;
+            }
+          });
+      }
+      if (focused && focused !== document.activeElement && focused.isConnected) focused.focus({ preventScroll: true });
+    });
+  }
+
+  // Makes `container`'s items (`mine`, side by side in it) follow `theirs`
+  // (from another document), matched by key: kept ones updated in place by
+  // `update` and moved only if their order changed, new ones copied in
+  // unpicked, the rest removed.
+  function reconcile(container, mine, theirs, key, update) {
+    var kept = {}, wanted = {};
+    theirs.forEach(function (el) { wanted[key(el)] = true; });
+    var place = document.createComment("");  // where the items start
+    container.insertBefore(place, mine.length ? mine[0] : null);
+    mine.forEach(function (el) {
+      if (wanted[key(el)]) kept[key(el)] = el; else el.remove();
+    });
+    var previous = place;
+    theirs.forEach(function (el) {
+      var own = kept[key(el)];
+      if (own) {
+        update(own, el);
+      } else {
+        own = document.importNode(el, true);
+        if (own.tagName === "OPTION") own.selected = false;
+        own.removeAttribute("selected");
+        own.querySelectorAll("input").forEach(function (input) { input.checked = false; });
+      }
+      if (previous.nextElementSibling !== own) container.insertBefore(own, previous.nextSibling);
+      previous = own;
+    });
+    place.remove();
   }
 
   document.addEventListener("DOMContentLoaded", function () { syncInvestmentKind(document); startPolling(document); });

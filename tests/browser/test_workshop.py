@@ -2,6 +2,7 @@
 laptop on the same case at the same time."""
 
 import time
+from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -91,3 +92,96 @@ def test_an_open_stage_page_counts_an_item_added_on_another_stage(
 
     expect(changes_count).to_have_text(str(before + 1), timeout=3000)
     assert watcher.locator("#item-list").inner_html() == list_before
+
+
+CONTRIBUTOR = "maria.lopez@harbour.example"  # the client's contributor
+
+
+def add_lagging_metric(page, name: str) -> None:
+    form = page.locator("#add-item form")
+    form.get_by_label("Name").fill(name)
+    form.get_by_label("Unit").fill("EUR")
+    form.get_by_label("Baseline").fill("41")
+    form.get_by_label("Target").fill("36")
+    form.get_by_label("By when").fill((date.today() + timedelta(days=700)).isoformat())
+    form.get_by_label("Owner").fill("Finance Director")
+    form.get_by_label("Measured").select_option("quarterly")
+    form.get_by_role("button", name="Add lagging metric").click()
+    expect(page.locator("#item-list .item-card", has_text=name)).to_be_visible()
+
+
+def caret(page) -> dict:
+    return page.evaluate(
+        "() => ({name: document.activeElement.name,"
+        " start: document.activeElement.selectionStart})"
+    )
+
+
+def test_an_open_add_form_offers_a_metric_added_meanwhile_and_keeps_her_input(
+    browser, live_server, demo_case
+):
+    """Maria is half way through a benefit when Anna adds a lagging metric: her
+    "proved by" list offers it within seconds, with nothing she typed or picked
+    lost, and her benefit is added as she wrote it."""
+    maria = stage_page_as(browser, live_server, CONTRIBUTOR, demo_case, "benefits")
+    form = maria.locator("#add-item form")
+    proved_by = form.get_by_label("Proved by")
+    proved_by.select_option(label="On-time-in-full site deliveries")
+    picked = proved_by.input_value()
+    form.get_by_label("Category").select_option("customer")
+    title = form.get_by_label("Title")
+    title.fill("Fewer sites waiting for late trucks")
+    title.evaluate("input => input.setSelectionRange(5, 5)")  # she is mid-word
+    assert caret(maria) == {"name": "title", "start": 5}
+
+    anna = stage_page_as(browser, live_server, EDITOR, demo_case, "lagging-metrics")
+    add_lagging_metric(anna, "Cost per order")
+
+    expect(proved_by.locator("option", has_text="Cost per order")).to_have_count(
+        1, timeout=5000
+    )
+    expect(title).to_have_value("Fewer sites waiting for late trucks")
+    expect(proved_by).to_have_value(picked)
+    assert caret(maria) == {"name": "title", "start": 5}, "focus and caret kept"
+    assert form.get_by_label("Category").input_value() == "customer"
+
+    form.get_by_role("button", name="Add benefit").click()
+    card = maria.locator(".item-card", has_text="Fewer sites waiting for late trucks")
+    expect(card).to_be_visible()
+    expect(card).to_contain_text("Proved by: On-time-in-full site deliveries")
+    expect(card).to_contain_text("Customer")
+
+
+def test_an_open_add_form_drops_a_deleted_choice_and_keeps_the_others_ticked(
+    browser, live_server, demo_case
+):
+    """The "drives" ticks of an open leading-metric form: a lagging metric added
+    elsewhere appears unticked, one deleted goes, the ticked ones stay."""
+    from cases.models import LaggingMetric
+
+    metrics = LaggingMetric.objects.filter(case=demo_case).order_by("name")
+    kept, doomed = metrics[0].name, metrics[1].name
+    maria = stage_page_as(
+        browser, live_server, CONTRIBUTOR, demo_case, "leading-metrics"
+    )
+    form = maria.locator("#add-item form")
+    form.get_by_label("Name").fill("Slots booked online")
+    form.get_by_label(kept, exact=True).check()
+    form.get_by_label(doomed, exact=True).check()
+
+    anna = stage_page_as(browser, live_server, EDITOR, demo_case, "lagging-metrics")
+    add_lagging_metric(anna, "Cost per order")
+    anna.on("dialog", lambda dialog: dialog.accept())
+    anna.locator(".item-card", has_text=doomed).get_by_role(
+        "link", name="Delete"
+    ).click()
+    expect(anna.locator(".item-card", has_text=doomed)).to_have_count(0)
+
+    new = form.get_by_label("Cost per order", exact=True)
+    expect(new).to_have_count(1, timeout=5000)
+    expect(form.get_by_label(doomed, exact=True)).to_have_count(0, timeout=5000)
+    expect(new).not_to_be_checked()
+    expect(form.get_by_label(kept, exact=True)).to_be_checked()
+    expect(form.get_by_label("Name")).to_have_value("Slots booked online")
+    new.check()  # its label names its own box
+    expect(new).to_be_checked()
