@@ -9,7 +9,8 @@ case row. It covers:
 - the stage's item history (adds, edits and deletes all write a history row);
 - the item history of every stage its cards show data from (`Stage.shows_from`
   in cases/stages.py: a benefit names the lagging metric that proves it, so
-  renaming that metric is a change of the Benefits stage too);
+  renaming that metric is a change of the Benefits stage too), and of every
+  stage its add form picks from (`Stage.picks_from`: an investment's party);
 - the stage record's history (notes, status);
 - the stage's comments and sign-offs (newest id and count, so a delete counts).
 
@@ -23,12 +24,9 @@ page gets a fresh stepper and keeps its items as they are.
 
 When the items changed, a page whose user may add items also gets the fresh
 choices of its add form (views.stages._add_form_choices): its choices come from
-the stage's own items or from the stages it shows from (a benefit's lagging
-metric, the metrics a leading metric drives), whose changes move the token, so
-an unchanged page still costs the token alone. Not yet an investment's
-organisation: it comes from the ecosystem, which Investments does not show
-from, so an open investments form learns of a new party only with the next
-change of its own stage.
+the stage's own items or from the stages it watches (a benefit's lagging
+metric, the metrics a leading metric drives, an investment's party), whose
+changes move the token, so an unchanged page still costs the token alone.
 
 Presence lives in the cache: each poll marks its user as seen in the case, and
 "in the room" is everyone seen in the last PRESENCE_SECONDS.
@@ -55,7 +53,7 @@ def change_token(case: Case, stage: Stage) -> str:
         "items_last": of_case(stage.model.history.all(), Max("history_id")),
         **{
             f"{other.key}_last": of_case(other.model.history.all(), Max("history_id"))
-            for other in stage.shown_stages
+            for other in stage.watched_stages
         },
         "record_last": of_case(
             StageRecord.history.filter(stage=stage.slug), Max("history_id")

@@ -62,6 +62,10 @@ class Stage:
     # names the lagging metric that proves it. A change there is a change here
     # for the pages that have this stage open (cases/live.py).
     shows_from: tuple[str, ...] = ()
+    # The other stages (by key) whose items its add form offers as choices, not
+    # already in `shows_from`: an investment's party comes from the ecosystem.
+    # A change there refreshes the form on the pages that have this stage open.
+    picks_from: tuple[str, ...] = ()
     # A picture of the stage's items, drawn by cases/charts.py from the case and
     # its items, that the stage page, the presenter view and the PDF show above
     # the items; `picture_alt` says what it shows, for screen readers.
@@ -83,9 +87,11 @@ class Stage:
         return str(self.model._meta.verbose_name_plural)
 
     @property
-    def shown_stages(self) -> tuple[Stage, ...]:
-        """The stages named in `shows_from`."""
-        return tuple(BY_KEY[key] for key in self.shows_from)
+    def watched_stages(self) -> tuple[Stage, ...]:
+        """The other stages whose changes are changes of this stage's page: those
+        its cards show (`shows_from`) and those its add form picks from."""
+        keys = dict.fromkeys((*self.shows_from, *self.picks_from))
+        return tuple(BY_KEY[key] for key in keys)
 
     @property
     def template(self) -> str:
@@ -300,6 +306,7 @@ STAGES: tuple[Stage, ...] = (
         item_noun="investment",
         select_related=("organisation", "organisation__parent"),
         ordering=("year", "position", "id"),
+        picks_from=("ecosystem",),  # who invests: the case's parties
         guide=(
             "Not only cash: capital and operating spend, people's time in "
             "person-days, and other resources. Who invests (you, the seller, a "
@@ -365,11 +372,12 @@ BY_KEY: dict[str, Stage] = {stage.key: stage for stage in STAGES}
 BY_MODEL: dict[type[StageItem], Stage] = {stage.model: stage for stage in STAGES}
 
 for _stage in STAGES:
-    if not set(_stage.shows_from) <= BY_KEY.keys() - {_stage.key}:
-        raise ImproperlyConfigured(
-            f"Stage {_stage.key!r}: shows_from names {_stage.shows_from}; "
-            "give the keys of other stages."
-        )
+    for _name in ("shows_from", "picks_from"):
+        if not set(getattr(_stage, _name)) <= BY_KEY.keys() - {_stage.key}:
+            raise ImproperlyConfigured(
+                f"Stage {_stage.key!r}: {_name} names {getattr(_stage, _name)}; "
+                "give the keys of other stages."
+            )
 
 
 def get_stage(slug: str) -> Stage:

@@ -201,6 +201,25 @@ def test_every_stage_a_card_reads_is_declared_in_shows_from():
         assert loaded <= set(stage.shows_from), stage.key
 
 
+def test_every_stage_an_add_form_picks_from_is_watched(case):
+    """A choice of an add form that lists another stage's items (or the
+    organisations of the case's ecosystem) names a stage the page's token
+    watches: forgetting one in `picks_from` would leave open forms stale."""
+    for stage in STAGES:
+        form = stage.form(case=case)
+        picked = set()
+        for field in form.fields.values():
+            queryset = getattr(field, "queryset", None)
+            if queryset is None:
+                continue
+            if queryset.model in BY_MODEL:
+                picked.add(BY_MODEL[queryset.model].key)
+            elif "ecosystemparty" in str(queryset.query).lower():
+                picked.add("ecosystem")
+        picked.discard(stage.key)
+        assert picked <= {s.key for s in stage.watched_stages}, stage.key
+
+
 @pytest.mark.parametrize("stage", STAGES, ids=lambda stage: stage.key)
 def test_the_token_is_one_query_whatever_the_stage_shows(
     case, stage, django_assert_num_queries
@@ -330,6 +349,28 @@ def test_a_party_added_reaches_an_open_ecosystem_forms_organisations(
     choices = add_form_choices(
         maria.get(changes_url(case, "ecosystem", since=token)).text
     )
+    assert choices is not None
+    assert f'<option value="{freight.pk}">Harbour Freight' in choices
+
+
+def test_a_party_added_reaches_an_open_investment_forms_organisations(
+    as_user, case, facilitator, client_contributor
+):
+    """Who invests is picked from the case's parties: a company added on the
+    Ecosystem page is offered by an Investments form already open."""
+    maria = as_user(client_contributor)
+    token = maria.get(changes_url(case, "investments"))["X-Changes-Token"]
+
+    as_user(facilitator).post(
+        reverse("cases:item_create", args=[case.pk, "ecosystem"]),
+        create_data("ecosystem", case, "Harbour Freight"),
+    )
+    freight = Organisation.objects.get(name="Harbour Freight")
+
+    maria.force_login(client_contributor)
+    after = maria.get(changes_url(case, "investments", since=token))
+    assert after.status_code == 200, "the investments page's token moved"
+    choices = add_form_choices(after.text)
     assert choices is not None
     assert f'<option value="{freight.pk}">Harbour Freight' in choices
 
