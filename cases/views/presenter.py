@@ -107,8 +107,8 @@ def stage_changes(request: HttpRequest, case_id: int, stage_slug: str) -> HttpRe
             **_items_context(case, stage, nav),
         }
         if context["can_edit"]:
-            # The list moved: so may the choices its open add form offers (its
-            # stage and the ones it shows from, whose items a form picks).
+            # The list moved: so may the choices its open add form offers (from
+            # its stage and the stages it watches, Stage.watched_stages).
             context.update(_add_form_choices(case, stage))
         response = render(request, "cases/stage.html#live-items", context)
     response["X-Changes-Token"] = token
