@@ -175,7 +175,9 @@ def resend(
 @transaction.atomic
 def withdraw(*, invitation: Invitation) -> Invitation:
     """The link stops working. An accepted invitation is a membership now:
-    remove the member instead."""
+    remove the member instead. Allowed on an archived case: it takes access
+    away."""
+    _lock_case(invitation.case, even_archived=True)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at is not None:
         raise ValidationError(
@@ -210,8 +212,13 @@ def accept(*, token: str, request_user) -> Membership:
     `membership.user` when that is not `request_user`.
     """
     with transaction.atomic():
-        # Locked: two clicks on one link make one membership, and the second
-        # is told the link was used.
+        # The case's row first, the order every write takes (services._lock_case):
+        # a resend or a withdrawal of this link, which lock the case and then the
+        # invitation, cannot deadlock with it, and archiving the case waits for
+        # it, so the status _check reads is the one that holds.
+        _lock_case(_lookup(token).case, even_archived=True)
+        # The invitation locked too: two clicks on one link make one
+        # membership, and the second is told the link was used.
         invitation = _check(_lookup(token, lock=True))
         if request_user.is_authenticated:
             if not _owns_email(request_user, invitation.email):

@@ -10,9 +10,12 @@ from datetime import timedelta
 import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth import SESSION_KEY, get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.core import mail
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -293,6 +296,51 @@ def test_the_service_resends_no_link_of_an_archived_case(case, facilitator, clie
     # Restored to draft, the link sent before still lets them in.
     Case.objects.filter(pk=case.pk).update(status=CaseStatus.DRAFT)
     assert client.post(path).status_code == 302
+
+
+def _lock_order(run) -> list[str]:
+    """The rows `run` locks, in order, before it writes anything: the case's
+    (its status read under services._lock_case) and the invitation's. SQLite
+    drops FOR UPDATE, so there the reads before the first write stand for the
+    locks, the invitation's lock being its last read; on PostgreSQL only locks
+    count."""
+    with CaptureQueriesContext(connection) as captured:
+        run()
+    order = []
+    for query in captured.captured_queries:
+        sql = query["sql"]
+        if sql.startswith(("INSERT", "UPDATE", "DELETE")):
+            break
+        if connection.vendor == "postgresql" and "FOR UPDATE" not in sql:
+            continue
+        if sql.startswith('SELECT "cases_case"."status"'):
+            order.append("case")
+        elif 'FROM "cases_invitation"' in sql:
+            order.append("invitation")
+    return order
+
+
+@pytest.mark.parametrize("action", ["accept", "resend", "withdraw"])
+def test_every_write_to_an_invitation_locks_the_case_first(action, case, facilitator):
+    """One lock order for every write (services._lock_case): a person
+    accepting a link while the facilitator resends or withdraws it, or archives
+    the case, waits for the other instead of deadlocking, and reads the status
+    that holds."""
+    invitation, path = invite(case, facilitator)
+    token = path.rstrip("/").rsplit("/", 1)[1]
+    run = {
+        "accept": lambda: invitations.accept(token=token, request_user=AnonymousUser()),
+        "resend": lambda: invitations.resend(
+            invitation=invitation, base_url="http://testserver/"
+        ),
+        "withdraw": lambda: invitations.withdraw(invitation=invitation),
+    }[action]
+
+    order = _lock_order(run)
+
+    assert "case" in order and "invitation" in order, order
+    last_invitation = len(order) - 1 - order[::-1].index("invitation")
+    assert order.index("case") < last_invitation, order
 
 
 @pytest.mark.parametrize(
