@@ -133,7 +133,7 @@ def document_context(
     sections = []
     for stage in STAGES:
         items = list(stage.items(case))
-        picture = stage.picture(case, items) if stage.picture and items else None
+        picture = stage.draw_picture(case, items)
         sections.append(
             {
                 "stage": stage,

@@ -86,6 +86,11 @@ class Stage:
         """What the stage's items are called, plural ("leading metrics")."""
         return str(self.model._meta.verbose_name_plural)
 
+    def draw_picture(self, case: Case, items: Sequence[StageItem]) -> str | None:
+        """The stage's picture of these items as SVG, or None when the stage
+        has no picture or no items yet."""
+        return self.picture(case, items) if self.picture and items else None
+
     @property
     def watched_stages(self) -> tuple[Stage, ...]:
         """The other stages whose changes are changes of this stage's page: those

@@ -86,8 +86,8 @@ def stage_picture(stage, case, items) -> str:
     a loop over the same queryset afterwards costs no query."""
     if stage.picture is None:
         return ""
-    items = list(items)
-    return inline_svg(stage.picture(case, items)) if items else ""
+    picture = stage.draw_picture(case, list(items))
+    return inline_svg(picture) if picture else ""
 
 
 @register.filter

@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from .. import live
-from ..access import get_case_for_user, load_parties
+from ..access import get_case_for_user
 from ..models import Membership
 from ..stages import STAGES, get_stage
 from .common import _stage_nav
@@ -32,8 +32,6 @@ def _room(case) -> list[Membership]:
 
 def _presenter_context(case, stage) -> dict:
     index = STAGES.index(stage)
-    if stage.picture:
-        load_parties(case)  # the picture names the client
     return {
         "case": case,
         "stage": stage,

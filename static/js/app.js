@@ -54,8 +54,8 @@
 
   // Live pages: ask "changed since <token>?" every few seconds while the tab is
   // visible; swap in the new items only when the answer is yes (200, not 204),
-  // and never while the user has an edit form open in the list (the token is
-  // then kept, so the change comes again once the form is closed). An answer
+  // and never while the user has an edit form open in the list or has just
+  // replaced it (the token is then kept, so the change comes again). An answer
   // marked X-Changes-Only replaces that element alone (the stepper, when only
   // another stage moved on). An answer with the items may carry the add form's
   // fresh choices (<template id="add-item-choices">): see refreshChoices.
@@ -85,17 +85,24 @@
           })
           .then(function (answer) {
             if (!answer) return;
-            if (answer.into === target && target.querySelector("form")) return;  // ask again later
-            if (answer.token) poller.dataset.pollToken = answer.token;
-            if (!answer.html || !answer.into || !answer.into.isConnected) return;
+            // The token moves on only once the answer is on the page. Not if
+            // the list was replaced meanwhile (the person's own add or edit) or
+            // an edit form opened in it: the next poll, asking with the old
+            // token, brings the change again.
+            var into = answer.into;
+            if (!answer.html || !into || !into.isConnected) return;
+            if (into === target && target.querySelector("form")) return;
             var holder = document.createElement("template");
             holder.innerHTML = answer.html;
             var choices = holder.content.getElementById("add-item-choices");
+            if (choices) choices.remove();
+            htmx.swap(into, choices ? holder.innerHTML : answer.html, { swapStyle: "outerHTML" });
             if (choices) {
-              choices.remove();
-              refreshChoices(document.querySelector("#add-item form"), choices.content);
+              try {
+                refreshChoices(document.querySelector("#add-item form"), choices.content);
+              } catch (error) { /* the list is current; the form keeps the choices it had */ }
             }
-            htmx.swap(answer.into, choices ? holder.innerHTML : answer.html, { swapStyle: "outerHTML" });
+            if (answer.token) poller.dataset.pollToken = answer.token;
           })
           .catch(function () { /* offline for a moment: try again next time */ })
           .finally(function () { busy = false; });
