@@ -63,17 +63,24 @@ def exports_page(request: HttpRequest, case_id: int) -> HttpResponse:
             messages.error(request, str(exc))
             return redirect("cases:exports", case.pk)
         if _is_htmx(request):
-            context = {"case": case, "export": export}
+            # The new export joins the list of earlier ones at once.
+            context = {"case": case, "export": export, **_history(case, oob=True)}
             return render(request, "cases/exports.html#export-status", context)
         return redirect("cases:exports", case.pk)
     exports.fail_stuck_exports(case=case)
+    context = {"case": case, "form": form, "export": None, **_history(case)}
+    return render(request, "cases/exports.html", context)
+
+
+def _history(case: Case, *, oob: bool = False) -> dict:
+    """The case's exports, newest first, for the list of earlier exports;
+    `oob`: sent beside an export's status, to replace the list on the page."""
     history = (
         PdfExport.objects.filter(case=case)
         .select_related("requested_by")
         .order_by("-requested_at", "-id")[:50]
     )
-    context = {"case": case, "form": form, "history": history, "export": None}
-    return render(request, "cases/exports.html", context)
+    return {"history": history, "history_oob": oob}
 
 
 @login_required
@@ -86,6 +93,10 @@ def export_status(request: HttpRequest, case_id: int, export_id: int) -> HttpRes
         export.refresh_from_db()
     context = {"case": case, "export": export}
     if _is_htmx(request):
+        if export.is_finished:
+            # The last answer of the poll: the list shows the file (or the
+            # failure) too.
+            context |= _history(case, oob=True)
         return render(request, "cases/exports.html#export-status", context)
     return redirect(f"{reverse('cases:exports', args=[case.pk])}#export-{export.pk}")
 

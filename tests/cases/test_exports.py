@@ -146,6 +146,17 @@ def test_htmx_request_answers_with_a_polling_status(as_user, case, facilitator):
     export = PdfExport.objects.get(case=case)
     assert f'hx-get="{urls(case, export)["status"]}"' in response.text
     assert 'hx-trigger="every 1s"' in response.text
+    # The new export joins the list of earlier ones at once.
+    history = history_in(response.text)
+    assert history is not None and 'hx-swap-oob="true"' in history
+    assert f'id="export-{export.pk}"' in history and "Queued" in history
+    assert "No PDF has been made" not in history
+
+
+def history_in(html: str) -> str | None:
+    """The list of earlier exports in a page or an htmx answer, or None."""
+    start = html.find('id="export-history"')
+    return html[start : html.find("</table>", start)] if start >= 0 else None
 
 
 def test_status_of_a_finished_export_stops_polling(as_user, case, facilitator):
@@ -155,6 +166,23 @@ def test_status_of_a_finished_export_stops_polling(as_user, case, facilitator):
     )
     assert "hx-trigger" not in response.text
     assert urls(case, export)["download"] in response.text
+    # The list of earlier exports on the page is replaced too: with the file.
+    history = history_in(response.text)
+    assert history is not None and 'hx-swap-oob="true"' in history
+    assert urls(case, export)["download"] in history
+
+
+def test_status_of_a_running_export_leaves_the_list_alone(as_user, case, facilitator):
+    as_user(facilitator).post(
+        reverse("cases:exports", args=[case.pk]), {"paper_size": "A4"}
+    )
+    export = PdfExport.objects.get(case=case)
+    assert not export.is_finished
+    response = as_user(facilitator).get(
+        urls(case, export)["status"], HTTP_HX_REQUEST="true"
+    )
+    assert 'hx-trigger="every 1s"' in response.text
+    assert history_in(response.text) is None
 
 
 # --- Reuse and versions -----------------------------------------------------------
