@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .models import Case, Invitation, Membership, Role, Side, display_name
-from .services import _lock_case
+from .services import lock_case
 
 # Tokens are 43 characters (secrets.token_urlsafe(32)); anything far longer is
 # garbage and not worth hashing.
@@ -116,7 +116,7 @@ def invite(
     if role not in Role.values:
         raise ValidationError("Pick a role from the list.")
     with transaction.atomic():
-        _lock_case(case)
+        lock_case(case)
         if _member_with_email(case, email) is not None:
             raise ValidationError(f"{email} is already a member of this case.")
         if any(
@@ -154,7 +154,7 @@ def resend(
     link stops working at once. Refused (PermissionDenied) while the case is
     archived: withdrawing is what a facilitator can still do then."""
     with transaction.atomic():
-        _lock_case(invitation.case)
+        lock_case(invitation.case)
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if invitation.accepted_at is not None:
             raise ValidationError("This invitation has already been accepted.")
@@ -177,7 +177,7 @@ def withdraw(*, invitation: Invitation) -> Invitation:
     """The link stops working. An accepted invitation is a membership now:
     remove the member instead. Allowed on an archived case: it takes access
     away."""
-    _lock_case(invitation.case, even_archived=True)
+    lock_case(invitation.case, even_archived=True)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at is not None:
         raise ValidationError(
@@ -212,11 +212,11 @@ def accept(*, token: str, request_user) -> Membership:
     `membership.user` when that is not `request_user`.
     """
     with transaction.atomic():
-        # The case's row first, the order every write takes (services._lock_case):
+        # The case's row first, the order every write takes (services.lock_case):
         # a resend or a withdrawal of this link, which lock the case and then the
         # invitation, cannot deadlock with it, and archiving the case waits for
         # it, so the status _check reads is the one that holds.
-        _lock_case(_lookup(token).case, even_archived=True)
+        lock_case(_lookup(token).case, even_archived=True)
         # The invitation locked too: two clicks on one link make one
         # membership, and the second is told the link was used.
         invitation = _check(_lookup(token, lock=True))

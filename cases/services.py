@@ -149,7 +149,7 @@ def delete_case(*, case: Case) -> None:
 
 @transaction.atomic
 def update_case_settings(*, case: Case, user, **fields) -> Case:
-    _lock_case(case)
+    lock_case(case)
     for name, value in fields.items():
         setattr(case, name, value)
     case.full_clean()
@@ -216,7 +216,7 @@ def save_item(
     """
     if item.case_id != case.pk:
         raise ValidationError("This item belongs to another case.")
-    _lock_case(case)
+    lock_case(case)
     is_new = item.pk is None
     if not is_new:
         # First, so a refused edit writes nothing (not even a new organisation).
@@ -415,7 +415,7 @@ def recording_unlinks(items: Sequence[StageItem], *, user) -> Iterator[None]:
 def delete_item(*, case: Case, stage: Stage, item: StageItem, user) -> None:
     if item.case_id != case.pk:
         raise ValidationError("This item belongs to another case.")
-    _lock_case(case)
+    lock_case(case)
     # Recorded in the history, so whoever was editing it is told who deleted it.
     item._history_user = user
     with recording_unlinks([item], user=user):
@@ -434,7 +434,7 @@ def update_stage_notes(
 ) -> StageRecord:
     """Save a stage's notes. `expected_version` is the record's version the
     edit started from; EditConflict if someone else saved the notes since."""
-    _lock_case(case)
+    lock_case(case)
     record, _ = StageRecord.objects.get_or_create(case=case, stage=stage.slug)
     _claim_version(StageRecord, record.pk, expected_version)
     # Read again under the claim: the status may have moved since, and only the
@@ -450,7 +450,7 @@ def update_stage_notes(
 
 @transaction.atomic
 def add_member(*, case: Case, user, side: str, role: str) -> Membership:
-    _lock_case(case)
+    lock_case(case)
     membership, created = Membership.objects.get_or_create(
         case=case, user=user, defaults={"side": side, "role": role}
     )
@@ -467,7 +467,7 @@ def _facilitator_count(case: Case) -> int:
 def change_member(*, membership: Membership, side: str, role: str) -> Membership:
     # Lock the case, then its memberships, so two facilitators cannot demote
     # each other at once and leave the case with none.
-    _lock_case(membership.case)
+    lock_case(membership.case)
     list(Membership.objects.select_for_update().filter(case=membership.case_id))
     if (
         membership.role == Role.FACILITATOR
@@ -483,7 +483,7 @@ def change_member(*, membership: Membership, side: str, role: str) -> Membership
 
 @transaction.atomic
 def remove_member(*, membership: Membership) -> None:
-    _lock_case(membership.case, even_archived=True)
+    lock_case(membership.case, even_archived=True)
     list(Membership.objects.select_for_update().filter(case=membership.case_id))
     if membership.role == Role.FACILITATOR and _facilitator_count(membership.case) == 1:
         raise ValidationError("A case needs at least one facilitator.")
@@ -498,7 +498,7 @@ def save_buying_ratings(
     without a score has no rating."""
     if side not in BuyingRating.RATING_SIDES:
         raise ValidationError("Only the client and the seller rate the decision.")
-    _lock_case(case)
+    lock_case(case)
     for element, (score, comment) in ratings.items():
         if score is None:
             BuyingRating.objects.filter(case=case, side=side, element=element).delete()
@@ -514,7 +514,7 @@ def save_buying_ratings(
 
 @transaction.atomic
 def record_recommendation(*, case: Case, user, **fields) -> Recommendation:
-    _lock_case(case)
+    lock_case(case)
     recommendation = Recommendation.objects.filter(case=case).first() or Recommendation(
         case=case
     )
@@ -557,9 +557,11 @@ def _reason(text: str, quoted: str | None = None) -> str:
     return f"{text} '{quoted[:room]}…'"[:REASON_MAX]
 
 
-def _lock_case(case: Case, *, even_archived: bool = False) -> None:
+def lock_case(*cases: Case | int, even_archived: bool = False) -> None:
     """Lock the case's row until the transaction ends, before any other row, and
-    refuse to write to an archived case.
+    refuse to write to an archived case. Several cases (or case ids: the admin
+    deleting items of several cases) are locked in one query, in the order of
+    their ids, so two such writes take them in the same order too.
 
     Every write to a case's rows moves its revision, an UPDATE of the case row
     (cases/revision.py), so every write transaction locks that row. A transaction
@@ -569,22 +571,25 @@ def _lock_case(case: Case, *, even_archived: bool = False) -> None:
 
     The status is read under that lock, not from the caller's copy of the case:
     an edit on its way while a facilitator archives the case writes nothing, and
-    scripts are refused like the views. `even_archived`: the one write an
-    archived case takes, taking someone's access away."""
-    status = (
+    scripts are refused like the views. `even_archived`: the writes an archived
+    case takes, taking someone's access away (and the Django admin's)."""
+    ids = sorted({getattr(case, "pk", case) for case in cases})
+    statuses = list(
         Case.objects.select_for_update()
-        .filter(pk=case.pk)
+        .filter(pk__in=ids)
+        .order_by("pk")
         .values_list("status", flat=True)
-        .get()
     )
-    if status == CaseStatus.ARCHIVED and not even_archived:
+    if len(statuses) < len(ids):
+        raise Case.DoesNotExist("Case matching query does not exist.")
+    if CaseStatus.ARCHIVED in statuses and not even_archived:
         raise PermissionDenied(ARCHIVED_REFUSAL)
 
 
 def _locked_record(case: Case, stage: Stage) -> StageRecord:
     """The stage record, locked until the caller's transaction ends, so two
     sign-offs (or a sign-off and an edit) arriving together are decided in turn."""
-    _lock_case(case)
+    lock_case(case)
     record, _ = StageRecord.objects.select_for_update().get_or_create(
         case=case, stage=stage.slug
     )
@@ -699,7 +704,7 @@ def add_comment(*, case: Case, stage: Stage, user, text: str) -> Comment:
     membership = Membership.objects.filter(case=case, user=user).first()
     if membership is None:
         raise PermissionDenied("Only members of the case can comment.")
-    _lock_case(case)
+    lock_case(case)
     comment = Comment(
         case=case, stage=stage.slug, author=user, side=membership.side, text=text
     )

@@ -300,7 +300,7 @@ def test_the_service_resends_no_link_of_an_archived_case(case, facilitator, clie
 
 def _lock_order(run) -> list[str]:
     """The rows `run` locks, in order, before it writes anything: the case's
-    (its status read under services._lock_case) and the invitation's. SQLite
+    (its status read under services.lock_case) and the invitation's. SQLite
     drops FOR UPDATE, so there the reads before the first write stand for the
     locks, the invitation's lock being its last read; on PostgreSQL only locks
     count."""
@@ -322,7 +322,7 @@ def _lock_order(run) -> list[str]:
 
 @pytest.mark.parametrize("action", ["accept", "resend", "withdraw"])
 def test_every_write_to_an_invitation_locks_the_case_first(action, case, facilitator):
-    """One lock order for every write (services._lock_case): a person
+    """One lock order for every write (services.lock_case): a person
     accepting a link while the facilitator resends or withdraws it, or archives
     the case, waits for the other instead of deadlocking, and reads the status
     that holds."""
