@@ -6,6 +6,7 @@ built by any of them obeys the same rules (stage status, positions, links).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
@@ -278,18 +279,29 @@ SNAPSHOT_ROWS = ("drives", "yearly", "yearly_cost")
 UNLINKED = "Unlinked:"
 
 
+@functools.cache
+def _has_snapshot(model: type[StageItem]) -> bool:
+    """Does the item keep a `snapshot` of rows its history would not see?"""
+    return "snapshot" in {f.name for f in model._meta.concrete_fields}
+
+
+@functools.cache
+def _snapshot_rows(model: type[StageItem]) -> tuple[str, ...]:
+    """The relations (of SNAPSHOT_ROWS) whose rows the item's snapshot holds,
+    to read or prefetch; none when it has no snapshot."""
+    if not _has_snapshot(model):
+        return ()
+    names = {f.name for f in model._meta.get_fields()}
+    return tuple(name for name in SNAPSHOT_ROWS if name in names)
+
+
 def _snapshot(item: StageItem, *, is_new: bool, **given: list | None) -> list | None:
     """The item's yearly figures or links as the JSON its `snapshot` field keeps
     (and its history compares), from what this save writes; None when the item
     has no snapshot or this save leaves its rows alone. A new item saved without
     them has none: an empty list."""
     meta = type(item)._meta
-    if "snapshot" not in {f.name for f in meta.concrete_fields}:
-        return None
-    related = next(
-        (name for name in given if name in {f.name for f in meta.get_fields()}),
-        None,
-    )
+    related = next((name for name in given if name in _snapshot_rows(type(item))), None)
     if related is None:
         return None
     rows = given[related]
@@ -321,9 +333,8 @@ def current_snapshot(item: StageItem) -> list | None:
     """The item's snapshot from its yearly rows or links as the database holds
     them now (or as prefetched), through the same `_snapshot` as `save_item`;
     None when the item has no snapshot."""
-    names = {f.name for f in type(item)._meta.get_fields()}
     given = {
-        name: list(getattr(item, name).all()) for name in SNAPSHOT_ROWS if name in names
+        name: list(getattr(item, name).all()) for name in _snapshot_rows(type(item))
     }
     return _snapshot(item, is_new=False, **given)
 
@@ -345,7 +356,7 @@ def record_snapshots(
     if not items:
         return
     model = type(items[0])
-    if "snapshot" in {f.name for f in model._meta.concrete_fields}:
+    if _has_snapshot(model):
         for item in items:
             item.snapshot = current_snapshot(item)
         model._default_manager.bulk_update(items, ["snapshot"], batch_size=1000)
@@ -402,11 +413,10 @@ def recording_unlinks(items: Sequence[StageItem], *, user) -> Iterator[None]:
     for linker, ids in linked.items():
         if not ids:
             continue
-        names = {f.name for f in linker._meta.get_fields()}
         linking = (
             linker._default_manager.filter(pk__in=ids)
             .order_by("pk")
-            .prefetch_related(*(name for name in SNAPSHOT_ROWS if name in names))
+            .prefetch_related(*_snapshot_rows(linker))
         )
         record_snapshots(list(linking), user=user, reason=reason)
 
