@@ -83,7 +83,10 @@ def case_new(request: HttpRequest) -> HttpResponse:
             discount_rate=data["discount_rate"],
             side=data["side"],
         )
-        messages.success(request, "Case opened. Start with the models it changes.")
+        messages.success(
+            request,
+            "Case opened. Start with the models it changes, on the first stage below.",
+        )
         return redirect(case)
     return render(request, "cases/case_new.html", {"form": form})
 

@@ -41,4 +41,7 @@ def _progress(nav: list[dict]) -> dict:
         "total": len(nav),
         "percent": round(100 * started / len(nav)),
         "agreed_percent": round(100 * agreed / len(nav)),
+        # Started, not yet agreed: the lighter part of the bar after the agreed one.
+        "started_only_percent": round(100 * started / len(nav))
+        - round(100 * agreed / len(nav)),
     }

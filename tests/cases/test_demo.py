@@ -176,6 +176,17 @@ def test_email_login_through_the_login_page(loaded):
     assert response.wsgi_request.user.is_authenticated
 
 
+DEMO_HINT = "The README lists the demo logins"
+
+
+@pytest.mark.django_db
+def test_the_login_page_points_to_the_demo_logins_only_where_the_demo_is(client):
+    """A real installation's login page says nothing about a demo."""
+    assert DEMO_HINT not in client.get(reverse("account_login")).text
+    run()
+    assert DEMO_HINT in client.get(reverse("account_login")).text
+
+
 @pytest.mark.django_db
 def test_co_created_by_both_sides(loaded):
     case, _ = loaded
