@@ -4,8 +4,11 @@ The admin writes rows directly, not through the services (so an archived case
 does not refuse it), but what the activity feed reads stays true: an item
 whose snapshot keeps rows or links edited here is recorded once per save,
 with them, under the staff member's name, and deleting an item records in the
-history of the items that linked to it that the link went with it.
+history of the items that linked to it that the link went with it, and reopens
+their stages if agreed.
 """
+
+from contextlib import contextmanager
 
 from django.contrib import admin
 from django.db import transaction
@@ -77,7 +80,8 @@ class StageRecordAdmin(admin.ModelAdmin):
 
 class ItemAdmin(admin.ModelAdmin):
     """Common to every stage item: filter by case, show who wrote it. A deleted
-    item's links go with it the way `services.delete_item` records them."""
+    item's links go with it the way `services.delete_item` records them, and
+    the stages of the items that lost one are reopened the same way."""
 
     list_filter = ["case"]
     search_fields = ["case__title"]
@@ -85,17 +89,22 @@ class ItemAdmin(admin.ModelAdmin):
     list_select_related = ["case"]
 
     def delete_model(self, request, obj):
-        with (
-            transaction.atomic(),
-            services.recording_unlinks([obj], user=request.user),
-        ):
+        with self._deleting(request, [obj]):
             super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
+        with transaction.atomic(), self._deleting(request, list(queryset)):
+            super().delete_queryset(request, queryset)
+
+    @contextmanager
+    def _deleting(self, request, items):
+        """Around the deletion of `items`, in one transaction: the links that
+        go with them recorded, and the stages of the items that lost one kept
+        true, an agreed one reopened, as `services.delete_item` does."""
         with transaction.atomic():
-            items = list(queryset)
-            with services.recording_unlinks(items, user=request.user):
-                super().delete_queryset(request, queryset)
+            with services.recording_unlinks(items, user=request.user) as unlinks:
+                yield
+            services.reopen_unlinked(unlinks, user=request.user, even_archived=True)
 
 
 class SnapshotItemAdmin(ItemAdmin):

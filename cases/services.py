@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -34,7 +35,7 @@ from .models.case import display_name
 from .models.choices import CaseStatus
 from .models.cocreation import CaseStatusChange, Comment, StageSignOff
 from .rules import ARCHIVED_REFUSAL
-from .stages import STAGES, Stage
+from .stages import BY_MODEL, STAGES, Stage
 
 
 class EditConflict(Exception):
@@ -164,14 +165,16 @@ def _sync_stage_status(
     case: Case,
     stage: Stage,
     user,
-    item: StageItem | None = None,
-    change: str = "changed",
+    change: str,
+    what: str | None = None,
+    even_archived: bool = False,
 ) -> None:
     """Empty <-> in progress follows the items. A change to an item clears the
     stage's sign-offs and reopens an agreed stage: what was signed is no longer
-    what is written. `item` and `change` ("added", "changed", "deleted") word
-    the reason kept in the stage record's history."""
-    record = _locked_record(case, stage)
+    what is written. `change` ("added", "changed", "deleted lagging metric")
+    and `what` (the item's name) word the reason kept in the stage record's
+    history: "Reopened: Maria Lopez deleted 'Night drops'"."""
+    record = _locked_record(case, stage, even_archived=even_archived)
     has_items = stage.model.objects.filter(case=case).exists()
     status = StageStatus.IN_PROGRESS if has_items else StageStatus.EMPTY
     cleared, _ = StageSignOff.objects.filter(case=case, stage=stage.slug).delete()
@@ -179,13 +182,11 @@ def _sync_stage_status(
         return
     was_agreed = record.status == StageStatus.AGREED
     who = display_name(user)
-    what = None if item is None else str(item)
-    verb = change if item is not None else "changed the items"
     reason = None
     if was_agreed:
-        reason = _reason(f"Reopened: {who} {verb}", what)
+        reason = _reason(f"Reopened: {who} {change}", what)
     elif cleared:
-        reason = _reason(f"Sign-off cleared: {who} {verb}", what)
+        reason = _reason(f"Sign-off cleared: {who} {change}", what)
     _save_status(record, status, user, reason)
     if was_agreed:
         _reopen_case_if_agreed(
@@ -265,8 +266,8 @@ def save_item(
         case=case,
         stage=stage,
         user=user,
-        item=item,
         change="added" if is_new else "changed",
+        what=str(item),
     )
     return item
 
@@ -369,8 +370,28 @@ def record_snapshots(
     )
 
 
+@dataclass
+class Unlinks:
+    """What `recording_unlinks` yields, filled in once the deletion is done:
+    how the deletion is worded (`change`, "deleted lagging metric", and `what`,
+    the item's name, when one was deleted), and the items that lost a link to a
+    deleted one, each with its case loaded."""
+
+    change: str = ""
+    what: str | None = None
+    items: list[StageItem] = field(default_factory=list)
+
+    def stages(self) -> list[tuple[Case, Stage]]:
+        """Each case and stage with an item that lost a link, once, in order."""
+        found: dict[tuple[int, int], tuple[Case, Stage]] = {}
+        for item in self.items:
+            stage = BY_MODEL[type(item)]
+            found.setdefault((item.case_id, stage.number), (item.case, stage))
+        return [found[key] for key in sorted(found)]
+
+
 @contextmanager
-def recording_unlinks(items: Sequence[StageItem], *, user) -> Iterator[None]:
+def recording_unlinks(items: Sequence[StageItem], *, user) -> Iterator[Unlinks]:
     """Around the deletion of `items` (all of one model): record, in the history
     of every other item that linked to one of them (a leading metric that
     drives a lagging metric, a benefit it proves), that the link went with it.
@@ -380,9 +401,13 @@ def recording_unlinks(items: Sequence[StageItem], *, user) -> Iterator[None]:
     The next person to save the item is then compared with what it is after the
     deletion, so is not said to have removed the link; the feed reports the
     deletion itself and leaves these rows out. A fixed number of queries however
-    many items link to the deleted ones."""
+    many items link to the deleted ones.
+
+    Yields an `Unlinks`, filled in after the deletion, for `reopen_unlinked`:
+    the stages of those items changed too."""
+    unlinks = Unlinks()
     if not items:
-        yield
+        yield unlinks
         return
     model = type(items[0])
     pks = [item.pk for item in items]
@@ -399,38 +424,65 @@ def recording_unlinks(items: Sequence[StageItem], *, user) -> Iterator[None]:
             **{f"{relation.field.name}__in": pks}
         ).values_list("pk", flat=True)
         linked.setdefault(linker, set()).update(ids.order_by())
-    yield
-    noun = str(model._meta.verbose_name)
+    yield unlinks
     if len(items) == 1:
-        reason = _reason(
-            f"{UNLINKED} {display_name(user)} deleted {noun}", str(items[0])
-        )
+        unlinks.change = f"deleted {model._meta.verbose_name}"
+        unlinks.what = str(items[0])
     else:
-        reason = _reason(
-            f"{UNLINKED} {display_name(user)} deleted {len(items)} "
-            f"{model._meta.verbose_name_plural}"
-        )
+        unlinks.change = f"deleted {len(items)} {model._meta.verbose_name_plural}"
+    reason = _reason(f"{UNLINKED} {display_name(user)} {unlinks.change}", unlinks.what)
     for linker, ids in linked.items():
         if not ids:
             continue
-        linking = (
+        linking = list(
             linker._default_manager.filter(pk__in=ids)
             .order_by("pk")
+            .select_related("case")
             .prefetch_related(*_snapshot_rows(linker))
         )
-        record_snapshots(list(linking), user=user, reason=reason)
+        record_snapshots(linking, user=user, reason=reason)
+        unlinks.items.extend(linking)
+
+
+def reopen_unlinked(
+    unlinks: Unlinks, *, user, case: Case | None = None, even_archived: bool = False
+) -> None:
+    """After a deletion `recording_unlinks` recorded: a stage whose items lost a
+    link changed like any other, so its status is kept true the same way
+    (`_sync_stage_status`: its sign-offs cleared, an agreed stage reopened, and
+    with it an agreed case), by `user`, worded by the deletion ("Reopened: Anna
+    Berg deleted lagging metric 'Churn'"). Call it in the deleting transaction,
+    its cases locked. `case`: the caller's copy of the case, told of a move of
+    its status (other cases are the linking items'). `even_archived`: for the
+    Django admin, which an archived case does not refuse."""
+    for linked_case, stage in unlinks.stages():
+        if case is not None and linked_case.pk == case.pk:
+            linked_case = case
+        _sync_stage_status(
+            case=linked_case,
+            stage=stage,
+            user=user,
+            change=unlinks.change,
+            what=unlinks.what,
+            even_archived=even_archived,
+        )
 
 
 @transaction.atomic
 def delete_item(*, case: Case, stage: Stage, item: StageItem, user) -> None:
+    """Delete an item; its stage's status, and that of every stage whose items
+    linked to it (a lagging metric's benefits and leading metrics), stay true."""
     if item.case_id != case.pk:
         raise ValidationError("This item belongs to another case.")
     lock_case(case)
     # Recorded in the history, so whoever was editing it is told who deleted it.
     item._history_user = user
-    with recording_unlinks([item], user=user):
+    with recording_unlinks([item], user=user) as unlinks:
         item.delete()
-    _sync_stage_status(case=case, stage=stage, user=user, item=item, change="deleted")
+    _sync_stage_status(
+        case=case, stage=stage, user=user, change="deleted", what=str(item)
+    )
+    reopen_unlinked(unlinks, user=user, case=case)
 
 
 @transaction.atomic
@@ -596,10 +648,12 @@ def lock_case(*cases: Case | int, even_archived: bool = False) -> None:
         raise PermissionDenied(ARCHIVED_REFUSAL)
 
 
-def _locked_record(case: Case, stage: Stage) -> StageRecord:
+def _locked_record(
+    case: Case, stage: Stage, *, even_archived: bool = False
+) -> StageRecord:
     """The stage record, locked until the caller's transaction ends, so two
     sign-offs (or a sign-off and an edit) arriving together are decided in turn."""
-    lock_case(case)
+    lock_case(case, even_archived=even_archived)
     record, _ = StageRecord.objects.select_for_update().get_or_create(
         case=case, stage=stage.slug
     )

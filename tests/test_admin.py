@@ -14,16 +14,19 @@ from cases.models import (
     Benefit,
     BenefitYear,
     Case,
+    CaseStatus,
     InactionCost,
     LaggingMetric,
     LeadingMetric,
     RiskOfNotActing,
     Role,
     Side,
+    StageStatus,
 )
 from cases.stages import BY_KEY
 
 from . import factories as f
+from .cases.test_agreement import agree, last_reason, status_of
 
 PRODUCT_MODELS = [
     model
@@ -325,3 +328,67 @@ def test_admin_deleting_a_lagging_metric_unlinks_it_in_the_history(
         "Maria Lopez (client) updated leading metric 'Orders shipped direct'",
         "Sam Support deleted lagging metric 'Churn'",
     ]
+
+
+def lagging_metric(case, user, name):
+    return services.save_item(
+        case=case,
+        stage=LAGGING,
+        item=f.LaggingMetricFactory.build(case=case, name=name),
+        user=user,
+    )
+
+
+def admin_delete(browser, obj, action: bool):
+    """Delete `obj` in the admin: on its delete page, or as the changelist's
+    "delete selected" action."""
+    name = f"admin:{obj._meta.app_label}_{obj._meta.model_name}"
+    if action:
+        response = browser.post(
+            reverse(f"{name}_changelist"),
+            {"action": "delete_selected", "_selected_action": [obj.pk], "post": "yes"},
+        )
+    else:
+        response = browser.post(
+            reverse(f"{name}_delete", args=[obj.pk]), {"post": "yes"}
+        )
+    assert response.status_code == 302
+    assert not type(obj).objects.filter(pk=obj.pk).exists()
+    return response
+
+
+@pytest.mark.parametrize("archived", [False, True], ids=["open", "archived"])
+@pytest.mark.parametrize("action", [False, True], ids=["delete page", "action"])
+def test_admin_deleting_a_metric_reopens_the_agreed_stage_of_what_it_proved(
+    action, archived, case, staff, maria, facilitator, client
+):
+    """Like delete_item: the benefit loses its metric, so Benefits, agreed, is
+    reopened, under the staff member's name; Leading metrics, whose metric
+    drove another lagging metric, stays agreed. The admin is not refused an
+    archived case, and keeps its stages true there too."""
+    churn = lagging_metric(case, maria, "Churn")
+    cost = lagging_metric(case, maria, "Cost per order")
+    benefit(case, maria, (1, 100, 150, 200), metric=churn)
+    services.save_item(
+        case=case,
+        stage=LEADING,
+        item=f.LeadingMetricFactory.build(case=case, name="Orders shipped direct"),
+        user=maria,
+        drives=[cost],
+    )
+    agree(case, maria, facilitator, BENEFITS.slug)
+    agree(case, maria, facilitator, LEADING.slug)
+    if archived:
+        Case.objects.filter(pk=case.pk).update(status=CaseStatus.ARCHIVED)
+    client.force_login(staff)
+
+    admin_delete(client, churn, action)
+
+    assert status_of(case, BENEFITS.slug) == StageStatus.IN_PROGRESS
+    assert last_reason(case, BENEFITS.slug) == (
+        "Reopened: Sam Support deleted lagging metric 'Churn'"
+    )
+    assert status_of(case, LEADING.slug) == StageStatus.AGREED
+    assert Case.objects.get(pk=case.pk).status == (
+        CaseStatus.ARCHIVED if archived else CaseStatus.DRAFT
+    )

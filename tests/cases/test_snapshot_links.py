@@ -11,11 +11,20 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from cases import activity, services
-from cases.models import Benefit, LeadingMetric, Role, Side
+from cases.models import (
+    Benefit,
+    LeadingMetric,
+    Role,
+    Side,
+    StageRecord,
+    StageSignOff,
+    StageStatus,
+)
 from cases.stages import BY_KEY
 
 from .. import factories as f
 from .test_activity import add, add_benefit, lines
+from .test_agreement import agree, last_reason, status_of
 from .test_stage_views import edit_data
 
 pytestmark = pytest.mark.django_db
@@ -184,3 +193,65 @@ def test_deleting_an_unlinked_metric_writes_no_other_history(case, anna):
     counts = (LeadingMetric.history.count(), Benefit.history.count())
     delete(case, LAGGING, churn, anna)
     assert (LeadingMetric.history.count(), Benefit.history.count()) == counts
+
+
+# --- The stages of the items that lost a link ------------------------------------
+
+
+def test_deleting_the_metric_a_benefit_is_proved_by_reopens_agreed_benefits(
+    case, anna, maria, as_user
+):
+    """Benefits agreed, one proved by Churn: deleting Churn changes that benefit
+    (it loses its metric), so Benefits is no longer agreed, reopened and
+    recorded like any other change reopens it. Leading metrics, none of which
+    drove Churn, stay agreed."""
+    churn = lagging(case, anna, "Churn")
+    cost = lagging(case, anna, "Cost per order")
+    add_benefit(case, anna, title="Fewer empty trucks", metric=churn)
+    leading(case, anna, "Orders shipped direct", [cost])
+    agree(case, maria, anna, BENEFITS.slug)
+    agree(case, maria, anna, LEADING.slug)
+
+    response = as_user(maria).post(
+        reverse("cases:item_delete", args=[case.pk, LAGGING.slug, churn.pk])
+    )
+
+    assert response.status_code == 302
+    assert status_of(case, BENEFITS.slug) == StageStatus.IN_PROGRESS
+    assert not StageSignOff.objects.filter(case=case, stage=BENEFITS.slug).exists()
+    assert last_reason(case, BENEFITS.slug) == (
+        "Reopened: Maria Lopez deleted lagging metric 'Churn'"
+    )
+    record = StageRecord.objects.get(case=case, stage=BENEFITS.slug)
+    assert record.history.order_by("-history_id").first().history_user == maria
+    assert lines(case, stage=BENEFITS)[0] == "Maria Lopez (client) reopened stage 6"
+    assert status_of(case, LEADING.slug) == StageStatus.AGREED
+    assert StageSignOff.objects.filter(case=case, stage=LEADING.slug).count() == 2
+
+
+def test_deleting_a_metric_a_leading_metric_drives_reopens_leading_metrics(
+    case, anna, maria
+):
+    churn = lagging(case, anna, "Churn")
+    leading(case, anna, "Orders shipped direct", [churn])
+    agree(case, maria, anna, LEADING.slug)
+
+    delete(case, LAGGING, churn, anna)
+
+    assert status_of(case, LEADING.slug) == StageStatus.IN_PROGRESS
+    assert last_reason(case, LEADING.slug) == (
+        "Reopened: Anna Berg deleted lagging metric 'Churn'"
+    )
+
+
+def test_a_single_sign_off_of_a_stage_that_lost_a_link_is_cleared(case, anna, maria):
+    churn = lagging(case, anna, "Churn")
+    add_benefit(case, anna, title="Fewer empty trucks", metric=churn)
+    services.sign_off_stage(case=case, stage=BENEFITS, user=maria)
+
+    delete(case, LAGGING, churn, anna)
+
+    assert not StageSignOff.objects.filter(case=case, stage=BENEFITS.slug).exists()
+    assert last_reason(case, BENEFITS.slug) == (
+        "Sign-off cleared: Anna Berg deleted lagging metric 'Churn'"
+    )
