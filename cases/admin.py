@@ -5,7 +5,8 @@ does not refuse it), but what the activity feed reads stays true: an item
 whose snapshot keeps rows or links edited here is recorded once per save,
 with them, under the staff member's name, and deleting an item records in the
 history of the items that linked to it that the link went with it, and reopens
-their stages if agreed.
+their stages if agreed. Deletions and yearly rows edited on their own lock the
+case's row first, as the services do.
 """
 
 from contextlib import contextmanager
@@ -98,10 +99,13 @@ class ItemAdmin(admin.ModelAdmin):
 
     @contextmanager
     def _deleting(self, request, items):
-        """Around the deletion of `items`, in one transaction: the links that
-        go with them recorded, and the stages of the items that lost one kept
-        true, an agreed one reopened, as `services.delete_item` does."""
+        """Around the deletion of `items`, in one transaction: their cases'
+        rows locked first, as the services do (services.lock_case), the
+        links that go with them recorded, and the stages of the items that
+        lost one kept true, an agreed one reopened, as `services.delete_item`
+        does."""
         with transaction.atomic():
+            services.lock_case(*{item.case_id for item in items}, even_archived=True)
             with services.recording_unlinks(items, user=request.user) as unlinks:
                 yield
             services.reopen_unlinked(unlinks, user=request.user, even_archived=True)
@@ -174,30 +178,44 @@ class YearlyRowAdmin(admin.ModelAdmin):
     parent: str
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
         # Moved to another item: both items' rows changed.
-        self._record(request, {form.initial.get(self.parent), self._parent_id(obj)})
+        parents = {form.initial.get(self.parent), self._parent_id(obj)}
+        with transaction.atomic():
+            self._lock(parents)
+            super().save_model(request, obj, form, change)
+            self._record(request, parents)
 
     def delete_model(self, request, obj):
+        parents = {self._parent_id(obj)}
         with transaction.atomic():
+            self._lock(parents)
             super().delete_model(request, obj)
-            self._record(request, {self._parent_id(obj)})
+            self._record(request, parents)
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
             parents = set(queryset.values_list(self.parent, flat=True))
+            self._lock(parents)
             super().delete_queryset(request, queryset)
             self._record(request, parents)
 
     def _parent_id(self, obj) -> int | None:
         return getattr(obj, self.model._meta.get_field(self.parent).attname)
 
+    def _items(self, ids: set):
+        items = self.model._meta.get_field(self.parent).related_model
+        return items._default_manager.filter(pk__in=[i for i in ids if i is not None])
+
+    def _lock(self, ids: set) -> None:
+        """The cases' rows first, before any row is written, as the services
+        lock them (services.lock_case)."""
+        cases = self._items(ids).values_list("case_id", flat=True)
+        services.lock_case(*cases, even_archived=True)
+
     def _record(self, request, ids: set) -> None:
         field = self.model._meta.get_field(self.parent)
         items = list(
-            field.related_model._default_manager.filter(
-                pk__in=[i for i in ids if i is not None]
-            )
+            self._items(ids)
             .order_by("pk")
             .prefetch_related(field.remote_field.related_name)
         )

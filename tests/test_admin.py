@@ -7,6 +7,8 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from cases import activity, services
@@ -392,3 +394,55 @@ def test_admin_deleting_a_metric_reopens_the_agreed_stage_of_what_it_proved(
     assert Case.objects.get(pk=case.pk).status == (
         CaseStatus.ARCHIVED if archived else CaseStatus.DRAFT
     )
+
+
+CASE_WRITES = ('INSERT INTO "cases_', 'UPDATE "cases_', 'DELETE FROM "cases_')
+
+
+def _case_locked_before_any_write(run) -> bool:
+    """Does `run` lock a case's row (services.lock_case reads its status under
+    the lock) before it writes any row of the cases app (the admin's log of the
+    deletion, written before it, locks nothing of a case)? SQLite drops FOR
+    UPDATE, so there the read stands for the lock."""
+    with CaptureQueriesContext(connection) as captured:
+        run()
+    for query in captured.captured_queries:
+        sql = query["sql"]
+        if sql.startswith(CASE_WRITES):
+            return False
+        if sql.startswith('SELECT "cases_case"."status"') and (
+            connection.vendor != "postgresql" or "FOR UPDATE" in sql
+        ):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("action", [False, True], ids=["delete page", "action"])
+def test_admin_deleting_an_item_locks_its_case_first(
+    action, case, staff, maria, client
+):
+    """The services' lock order (services.lock_case): a deletion in the admin
+    while someone edits the case waits for them instead of deadlocking."""
+    churn = lagging_metric(case, maria, "Churn")
+    client.force_login(staff)
+
+    assert _case_locked_before_any_write(lambda: admin_delete(client, churn, action))
+
+
+@pytest.mark.parametrize("how", ["edit", "delete page", "action"])
+def test_admin_writing_a_year_on_its_own_page_locks_its_case_first(
+    how, case, staff, maria, client
+):
+    item = benefit(case, maria, (1, 100, 150, 200), (2, 300, 380, 450))
+    year_2 = item.yearly.get(year=2)
+    client.force_login(staff)
+
+    def run():
+        if how == "edit":
+            data = admin_form(client, BenefitYear, year_2)
+            data["high"] = "500"
+            admin_post(client, BenefitYear, data, year_2)
+        else:
+            admin_delete(client, year_2, action=how == "action")
+
+    assert _case_locked_before_any_write(run)
