@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 import rules
+from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.html import escape
@@ -30,6 +31,7 @@ from cases.rules import ARCHIVED_REFUSAL
 from cases.stages import BY_SLUG
 
 from ..factories import ChangeItemFactory
+from .archive_helpers import archived_behind_its_back
 from .test_case_status import agree_every_stage, set_status, status_url
 from .test_invitations import invite
 from .test_stage_views import HTMX, create_data
@@ -302,13 +304,6 @@ def test_the_service_refuses_a_sign_off(archived, client_contributor):
     assert str(refused.value) == ARCHIVED_REFUSAL
 
 
-def archived_behind_its_back(case: Case) -> Case:
-    """The case as a view loaded it, just before a facilitator archived it."""
-    loaded = Case.objects.get(pk=case.pk)
-    Case.objects.filter(pk=case.pk).update(status=CaseStatus.ARCHIVED)
-    return loaded
-
-
 @pytest.mark.parametrize(
     "write",
     [
@@ -355,8 +350,9 @@ def test_a_write_on_its_way_when_the_case_is_archived_changes_nothing(
     write, case, facilitator
 ):
     """The services read the status under the case's lock, not from the copy
-    the view loaded: a write that was on its way is refused, and the case
-    stays archived (a settings save from the old copy must not restore it)."""
+    the view (or a script) loaded: a write that was on its way is refused, and
+    the case stays archived (a settings save from the old copy must not restore
+    it); nobody is invited, and no link is mailed."""
     stale = archived_behind_its_back(case)
     before = Case.objects.get(pk=case.pk).revision
 
@@ -372,6 +368,7 @@ def test_a_write_on_its_way_when_the_case_is_archived_changes_nothing(
     )
     assert not ChangeItem.objects.filter(title="On its way").exists()
     assert not Invitation.objects.filter(case=case).exists()
+    assert mail.outbox == []
 
 
 def test_a_facilitator_still_removes_someone_through_the_service(archived, viewer):

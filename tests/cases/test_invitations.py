@@ -24,6 +24,7 @@ from cases.models import Case, CaseStatus, Invitation, Membership, Role, Side
 from cases.rules import ARCHIVED_REFUSAL
 
 from ..factories import CaseFactory, MembershipFactory, UserFactory
+from .archive_helpers import archived_behind_its_back
 
 User = get_user_model()
 INVITEE = "maria.lopez@harbour.example"
@@ -262,30 +263,10 @@ def test_accepted_or_withdrawn_invitation_is_not_resent(case, facilitator, as_us
     assert accepted.withdrawn_at is None
 
 
-def archive_behind_its_back(case) -> Case:
-    """The case as a caller loaded it, just before a facilitator archived it."""
-    loaded = Case.objects.get(pk=case.pk)
-    Case.objects.filter(pk=case.pk).update(status=CaseStatus.ARCHIVED)
-    return loaded
-
-
-def test_the_service_invites_nobody_into_an_archived_case(case, facilitator):
-    """Not only the view: a script calling the service is refused too, the
-    status read under the case's lock rather than from the caller's copy."""
-    stale = archive_behind_its_back(case)
-
-    with pytest.raises(PermissionDenied) as refused:
-        invite(stale, facilitator)
-
-    assert str(refused.value) == ARCHIVED_REFUSAL
-    assert not Invitation.objects.filter(case=case).exists()
-    assert mail.outbox == []
-
-
 def test_the_service_resends_no_link_of_an_archived_case(case, facilitator, client):
     invitation, path = invite(case, facilitator)
     mail.outbox.clear()
-    archive_behind_its_back(case)
+    archived_behind_its_back(case)
 
     with pytest.raises(PermissionDenied) as refused:
         invitations.resend(invitation=invitation, base_url="http://testserver/")
