@@ -264,10 +264,11 @@ def _common(key: str) -> dict:
 
 
 def _written(rows: QuerySet) -> QuerySet:
-    """Item history rows of what people did, without those recording a link lost
-    because the item it pointed to was deleted (services.recording_unlinks): the
-    deletion is worded, not the links it took with it. They stay in the history,
-    so the next save of the item is compared with what it was after them."""
+    """History rows (of items or stage records) of what people did, without
+    those recording a link lost because the item it pointed to was deleted
+    (services.recording_unlinks, item rows only): the deletion is worded, not
+    the links it took with it. They stay in the history, so the next save of the
+    item is compared with what it was after them."""
     return rows.exclude(history_change_reason__startswith=UNLINKED)
 
 
@@ -623,8 +624,9 @@ def _count(rows: QuerySet, key: str) -> Coalesce:
 def with_contributions(memberships: QuerySet[Membership]) -> QuerySet[Membership]:
     """Annotate each membership with the items its person created in the case
     (`n_items`) and their history rows (`n_edits`: every add, change and delete
-    of an item, and every save of a stage record). Part of the members query,
-    so the balance costs the overview no query of its own."""
+    of an item, and every save of a stage record, but not the rows recording
+    that a deletion took an item's link with it, `_written`). Part of the
+    members query, so the balance costs the overview no query of its own."""
     items = [
         _count(
             s.model.objects.filter(

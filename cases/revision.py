@@ -16,9 +16,11 @@ sees the new revision. What moves it:
   business unit or an ecosystem party): names show on the pages and in forms;
 - a person's name, for every case they belong to.
 
-Rows that only ever change together with their item (a benefit's yearly figures,
-a risk's cost of inaction, metric links) need no signal of their own: the item is
-saved with them. PDF exports do not move it: no cached page shows them.
+Rows that change together with their item (a benefit's yearly figures, a risk's
+cost of inaction, metric links) send no signal of their own: the services and the
+admin's item pages save the item with them. The one way to change them alone, a
+yearly row's own page in the Django admin (`YearlyRowAdmin`), moves the revision
+by hand with `bump`. PDF exports do not move it: no cached page shows them.
 """
 
 from __future__ import annotations
