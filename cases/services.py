@@ -596,10 +596,12 @@ SIGNING_SIDES: tuple[str, ...] = (Side.CLIENT, Side.SELLER)
 
 # The case's status pipeline: every move goes through change_case_status() and
 # must be listed here. Moving back (in review -> draft, agreed -> in review,
-# archived -> draft) is allowed so a case can be reopened or restored.
+# archived -> draft) is allowed so a case can be reopened or restored. Any case
+# can be archived, not only an agreed one: a case that concluded "do not
+# proceed", or was abandoned, leaves the team's work in progress too.
 CASE_TRANSITIONS: dict[str, tuple[str, ...]] = {
-    CaseStatus.DRAFT: (CaseStatus.IN_REVIEW,),
-    CaseStatus.IN_REVIEW: (CaseStatus.AGREED, CaseStatus.DRAFT),
+    CaseStatus.DRAFT: (CaseStatus.IN_REVIEW, CaseStatus.ARCHIVED),
+    CaseStatus.IN_REVIEW: (CaseStatus.AGREED, CaseStatus.DRAFT, CaseStatus.ARCHIVED),
     CaseStatus.AGREED: (CaseStatus.ARCHIVED, CaseStatus.IN_REVIEW),
     CaseStatus.ARCHIVED: (CaseStatus.DRAFT,),
 }

@@ -31,7 +31,7 @@ from ..models import (
     StageStatus,
     display_name,
 )
-from ..stages import Stage, get_stage
+from ..stages import STAGES, Stage, get_stage
 from .common import _is_htmx, _stage_nav
 from .stages import _stage_context
 
@@ -40,6 +40,8 @@ TRANSITION_LABELS: dict[tuple[str, str], str] = {
     (CaseStatus.DRAFT, CaseStatus.IN_REVIEW): "Send for review",
     (CaseStatus.IN_REVIEW, CaseStatus.AGREED): "Mark the case agreed",
     (CaseStatus.IN_REVIEW, CaseStatus.DRAFT): "Back to draft",
+    (CaseStatus.DRAFT, CaseStatus.ARCHIVED): "Archive",
+    (CaseStatus.IN_REVIEW, CaseStatus.ARCHIVED): "Archive",
     (CaseStatus.AGREED, CaseStatus.ARCHIVED): "Archive",
     (CaseStatus.AGREED, CaseStatus.IN_REVIEW): "Reopen for review",
     (CaseStatus.ARCHIVED, CaseStatus.DRAFT): "Restore to draft",
@@ -121,12 +123,22 @@ def case_status_context(
     )
     for change in changes:
         change.by_name = display_name(change.changed_by)
+    if agreed_stages is None:
+        agreed_stages = services.agreed_stage_count(case)
     transitions = [
         {
             "value": to,
             "label": TRANSITION_LABELS.get((case.status, to), CaseStatus(to).label),
             "backwards": to in (CaseStatus.DRAFT, CaseStatus.IN_REVIEW)
             and case.status != CaseStatus.DRAFT,
+            "aside": to == CaseStatus.ARCHIVED and case.status != CaseStatus.AGREED,
+            # Shown, but not offered, until it can be done: the case is agreed
+            # only once all nine stages are.
+            "blocked": (
+                f"Once all {len(STAGES)} stages are agreed ({agreed_stages} now)."
+                if to == CaseStatus.AGREED and agreed_stages < len(STAGES)
+                else ""
+            ),
         }
         for to in services.allowed_case_transitions(case)
     ]
@@ -135,9 +147,7 @@ def case_status_context(
         # Not can_manage: a facilitator restores an archived case from here.
         "can_manage": case.membership.can_change_status,
         "transitions": transitions,
-        "agreed_stages": services.agreed_stage_count(case)
-        if agreed_stages is None
-        else agreed_stages,
+        "agreed_stages": agreed_stages,
         "changes": changes,
         "status_form": form if form is not None else CaseStatusForm(),
         "error": error,

@@ -5,12 +5,13 @@ facilitators move it, and a refused move says why."""
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from cases import services
+from cases import revision, services
 from cases.models import Case, CaseStatus, CaseStatusChange, StageRecord, StageStatus
 from cases.stages import STAGES
 
@@ -20,8 +21,10 @@ from .test_stage_views import HTMX, text_of
 S = CaseStatus
 ALLOWED = {
     (S.DRAFT, S.IN_REVIEW),
+    (S.DRAFT, S.ARCHIVED),  # a case that will not go ahead
     (S.IN_REVIEW, S.AGREED),
     (S.IN_REVIEW, S.DRAFT),
+    (S.IN_REVIEW, S.ARCHIVED),
     (S.AGREED, S.ARCHIVED),
     (S.AGREED, S.IN_REVIEW),
     (S.ARCHIVED, S.DRAFT),
@@ -47,6 +50,7 @@ def agree_every_stage(case: Case, but: int = 0) -> None:
     StageRecord.objects.filter(case=case, stage__in=slugs).update(
         status=StageStatus.AGREED
     )
+    revision.bump(case.pk)  # a bulk update sends no signal: pages must not be kept
 
 
 def test_the_table_is_the_one_in_the_service():
@@ -151,11 +155,56 @@ def test_others_see_the_history_but_no_control(persona, case, as_user, request):
 def test_htmx_gets_the_partial(case, facilitator, as_user):
     browser = as_user(facilitator)
     ok = browser.post(status_url(case), {"to_status": S.IN_REVIEW}, headers=HTMX)
-    refused = browser.post(status_url(case), {"to_status": S.ARCHIVED}, headers=HTMX)
+    refused = browser.post(status_url(case), {"to_status": S.IN_REVIEW}, headers=HTMX)
     assert ok.status_code == 200
     assert text_of(ok).lstrip().startswith('<section id="case-status"')
     assert refused.status_code == 400
-    assert "A case cannot move from in review to archived" in text_of(refused)
+    assert "The case is already in review." in text_of(refused)
+
+
+def button(page: str, status: str) -> str:
+    """The status form's button that moves the case to `status`."""
+    found = re.search(rf'<button[^>]*value="{status}"[^>]*>', page)
+    assert found, status
+    return found.group(0)
+
+
+def test_agreeing_is_shown_but_not_offered_until_every_stage_is_agreed(
+    case, facilitator, as_user
+):
+    agree_every_stage(case, but=2)
+    set_status(case, S.IN_REVIEW)
+    browser = as_user(facilitator)
+    page = text_of(browser.get(overview_url(case)))
+    assert "disabled" in button(page, S.AGREED)
+    assert "Mark the case agreed: Once all 9 stages are agreed (7 now)." in page
+    assert "disabled" not in button(page, S.DRAFT)
+
+    agree_every_stage(case)
+    page = text_of(browser.get(overview_url(case)))
+    assert "disabled" not in button(page, S.AGREED)
+    assert "Once all 9 stages are agreed" not in page
+
+
+def test_a_draft_that_will_not_go_ahead_is_archived_and_restored(
+    case, facilitator, as_user
+):
+    browser = as_user(facilitator)
+    page = text_of(browser.get(overview_url(case)))
+    assert "Archive a case that will not go ahead" in page
+    response = browser.post(
+        status_url(case),
+        {"to_status": S.ARCHIVED, "note": "Client chose to defer a year"},
+        follow=True,
+    )
+    case.refresh_from_db()
+    assert case.status == S.ARCHIVED
+    assert "The case is now Archived." in text_of(response)
+    assert "disabled" not in button(text_of(response), S.DRAFT)  # restore
+
+    browser.post(status_url(case), {"to_status": S.DRAFT})
+    case.refresh_from_db()
+    assert case.status == S.DRAFT
 
 
 @pytest.mark.parametrize("value", ["", "bogus"])
