@@ -1,6 +1,7 @@
-"""Case health: the weak spots a CFO would find, each with a code, a plain message
-and the stage to fix it in. Shown on the overview, in summary.json and in the
-PDF's appendix. A fixed number of queries whatever the size of the case."""
+"""Case health: the weak spots a CFO would find, each with a code, a label in plain
+words (`LABELS`), a plain message and the stage to fix it in. Shown on the
+overview, in summary.json and in the PDF's appendix (which names each check by
+its label). A fixed number of queries whatever the size of the case."""
 
 from __future__ import annotations
 
@@ -30,11 +31,39 @@ CLIENT_SHARE_MIN = Decimal("0.2")
 TECHNOLOGY_SHARE_MAX = Decimal("0.6")
 
 
+# What each check is called where a reader sees a list of findings (the PDF's
+# appendix): the code is for programs (summary.json, the page's data-code).
+LABELS = {
+    "empty_stage": "Empty stage",
+    "change_on_one_leg": "Change on one leg",
+    "technology_heavy": "Mostly technology",
+    "no_external_company": "No external company",
+    f"party_{Commitment.TO_CONFIRM}": "Party to confirm",
+    f"party_{Commitment.DECLINED}": "Party declined",
+    "metric_incomplete": "Incomplete metric",
+    "lagging_without_leading": "Outcome without an early signal",
+    "benefit_without_metric": "Benefit without a metric",
+    "wide_range_high_confidence": "Wide range, high confidence",
+    "no_quantified_benefits": "No benefit in money",
+    "no_time_invested": "No time counted",
+    "risk_without_mitigation_or_owner": "Risk without mitigation or owner",
+    "no_risk_of_not_acting": "No risk of not acting",
+    "no_payback_expected": "No payback",
+    "not_co_created": "Not co-created",
+}
+
+
 @dataclass(frozen=True)
 class HealthIssue:
     code: str
     message: str
     stage: Stage | None = None
+
+    @property
+    def label(self) -> str:
+        """The check's name in plain words, never its code (every check has
+        one: tests/cases/test_health.py sees to it)."""
+        return LABELS.get(self.code, "Weak spot")
 
     def url(self, case: Case) -> str | None:
         if self.stage is None:

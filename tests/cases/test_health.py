@@ -55,7 +55,11 @@ D = Decimal
 
 def issues(case: Case) -> list[dict]:
     fresh = Case.objects.get(pk=case.pk)
-    return [i.as_dict(fresh) for i in health.check(fresh, figures.compute(fresh))]
+    found = health.check(fresh, figures.compute(fresh))
+    for issue in found:  # every check a rule test opens has its label in words
+        assert issue.code in health.LABELS, issue.code
+        assert issue.label == health.LABELS[issue.code]
+    return [i.as_dict(fresh) for i in found]
 
 
 def codes(case: Case) -> list[str]:
@@ -105,6 +109,14 @@ def sound(db) -> Case:
     RiskOfActingFactory(case=case, mitigation="Train early.", owner="HR")
     InactionCostFactory(risk=RiskOfNotActingFactory(case=case), year=2)
     return case
+
+
+def test_each_check_has_a_label_in_plain_words():
+    """The PDF's appendix shows the label to executives, never the code."""
+    for code, label in health.LABELS.items():
+        assert label[0].isupper(), code
+        assert "_" not in label, code
+    assert health.HealthIssue("not_a_check", "Message").label == "Weak spot"
 
 
 def test_a_sound_case_has_no_weak_spot(sound):
