@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from .figures import Figures, band
+from .figures import COMPACT_UNITS, Figures, band
 
 INK = "#0f172a"
 MUTED = "#64748b"
@@ -213,14 +213,13 @@ class _Canvas:
 
 
 def _money(value: float) -> str:
-    size = abs(value)
-    if size >= 1_000_000:
-        number, suffix = value / 1_000_000, "M"
-    elif size >= 1_000:
-        number, suffix = value / 1_000, "k"
-    else:
-        return f"{value:.0f}"
-    return f"{number:.2f}".rstrip("0").rstrip(".") + suffix
+    """An axis label: 250000 -> "250k", 1.2e12 -> "1.2T" (the units of the
+    headline figures, `COMPACT_UNITS`), rounded before the unit is chosen."""
+    for scale, suffix in COMPACT_UNITS:
+        number = round(value / scale, 2)
+        if abs(number) >= 1:
+            return f"{number:.2f}".rstrip("0").rstrip(".") + suffix
+    return f"{value:.0f}"
 
 
 def nice_ticks(low: float, high: float, target: int = 6) -> list[float]:

@@ -39,6 +39,9 @@ from .models import (
 )
 
 SCENARIOS = ("low", "expected", "high")
+# Display only: the units of compact amounts, largest first, shared by the
+# headline figures (case_tags.money_short) and the charts' axes.
+COMPACT_UNITS = ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "k"))
 BANDS = ("low", "medium", "high", "critical")
 ZERO = Decimal("0")
 

@@ -121,6 +121,43 @@ def test_the_money_chart_follows_the_numbers(case):
     assert "4M" not in texts(parse(before))
 
 
+@pytest.mark.parametrize(
+    ("value", "label"),
+    [
+        (0, "0"),
+        (500, "500"),
+        (-250_000, "-250k"),
+        (1_000_000, "1M"),
+        (2_500_000, "2.5M"),
+        (999_999_999, "1B"),  # rounded before the unit is chosen
+        (950_000_000_000, "950B"),
+        (1_200_000_000_000, "1.2T"),
+        (-1_500_000_000, "-1.5B"),
+    ],
+)
+def test_axis_labels_go_on_to_billions_and_trillions(value, label):
+    assert charts._money(value) == label
+
+
+def test_the_money_chart_of_a_twelve_digit_benefit_reads_in_billions(db):
+    case = CaseFactory(horizon_years=3)
+    InvestmentFactory(case=case, year=0, amount=Decimal("35972.52"))
+    BenefitYearFactory(
+        benefit=BenefitFactory(case=case),
+        year=1,
+        low=Decimal("100000000000"),
+        expected=Decimal("950003860000"),
+        high=Decimal("999999999999"),
+    )
+
+    labels = texts(parse(charts.investment_vs_benefit(figures.compute(case))))
+
+    axis = [label for label in labels if re.fullmatch(r"-?[\d.]+[kMBT]?", label)]
+    assert "1T" in axis or "1.2T" in axis, axis
+    for label in axis:  # never "1200000M": at most three digits before a unit
+        assert re.fullmatch(r"-?\d{1,3}(\.\d+)?[kMBT]?", label), label
+
+
 def test_the_risk_map_follows_the_risks(case):
     risks = BY_KEY["risks_of_acting"]
     before = charts.risk_map(list(risks.items(case)), title="Risks")
