@@ -1,6 +1,6 @@
 """Display helpers for case pages: money, numbers, form layout, cached parts."""
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django import forms, template
 from django.contrib.humanize.templatetags.humanize import intcomma
@@ -27,15 +27,31 @@ def money(value, currency: str = "") -> str:
 
 
 @register.filter
+def money_whole(value, currency: str = "") -> str:
+    """Money rounded to whole units, like the amounts people type in: for
+    figures worked out by discounting (NPV), -35,972.52 -> "-35,973"."""
+    if value is None or value == "":
+        return "-"
+    whole = Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return money(whole + 0, currency)  # + 0: never "-0"
+
+
+@register.filter
 def money_short(value) -> str:
-    """Headline money: 1,974,418 -> "1.97M", 250,000 -> "250k"."""
+    """Headline money: 1,974,418 -> "1.97M", 250,000 -> "250k", and on to
+    billions and trillions: 950,003,860,000 -> "950.00B" (the units of the
+    charts' axes too: `figures.COMPACT_UNITS`)."""
     if value is None:
         return "-"
     value = Decimal(value)
-    size = abs(value)
-    if size >= 1_000_000:
-        return f"{value / 1_000_000:.2f}M"
-    if size >= 10_000:
+    for scale, suffix in figures.COMPACT_UNITS:
+        if scale < 1_000_000:
+            break
+        # Rounded before the unit is chosen: 999,999,999 is "1.00B", not "1000.00M".
+        shown = (value / scale).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        if abs(shown) >= 1:
+            return f"{intcomma(f'{shown:.2f}')}{suffix}"
+    if abs(value) >= 10_000:
         return f"{value / 1_000:.0f}k"
     return money(value)
 
@@ -49,6 +65,45 @@ def percent(fraction) -> str:
 
 
 @register.filter
+def break_even(share) -> str:
+    """The break-even share as a headline: "74 %"; above 100 % "> 100 %" (its
+    note says how far short the benefits fall); "n/a" without one."""
+    if share is None:
+        return "n/a"
+    share = Decimal(share)
+    if share > 1:
+        return "> 100 %"
+    return "< 1 %" if share < Decimal("0.005") else percent(share)
+
+
+@register.filter
+def break_even_note(share) -> str:
+    """The break-even share in a sentence. Up to 100 %: "The case holds if 74 %
+    of the expected benefits come true."; above, how far the expected benefits
+    fall short, in words: "... they would have to be 674 times as large."
+    "" without a share."""
+    if share is None:
+        return ""
+    share = Decimal(share)
+    if share < Decimal("0.005"):
+        return "The case holds if under 1 % of the expected benefits come true."
+    if share <= 1:
+        return f"The case holds if {percent(share)} of the expected benefits come true."
+    if share >= 2:
+        places = Decimal("0.1") if share < 10 else Decimal(1)
+        how = f"{number(share.quantize(places, rounding=ROUND_HALF_UP))} times as large"
+    else:
+        extra = ((share - 1) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        if extra >= 1:
+            extra = extra.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        how = f"{number(extra)} % larger" if extra else "slightly larger"
+    return (
+        "Even the expected benefits do not cover the investment: they would "
+        f"have to be {how}."
+    )
+
+
+@register.filter
 def number(value) -> str:
     """A decimal without trailing zeros: 41.5000 -> 41.5, 60.0000 -> 60."""
     if value is None or value == "":
@@ -58,6 +113,44 @@ def number(value) -> str:
     integer, _, fraction = text.partition(".")
     integer = intcomma(integer)
     return f"{integer}.{fraction}" if fraction else integer
+
+
+@register.filter
+def truncatewords_lines(value, count: int = 60, max_lines: int = 5) -> str:
+    """Like `truncatewords`, but the text keeps its line breaks (a run of blank
+    lines as one blank line), in at most `max_lines` lines (the rest runs on in
+    the last) and about seven characters a word: for a block of fixed room,
+    such as the PDF's cover. Plain text: follow it with `linebreaksbr`, which
+    escapes it."""
+    count = int(count)
+    lines, left, cut = [], count, False
+    for raw in str(value or "").splitlines():
+        words = raw.split()
+        if not words:
+            if lines and lines[-1]:
+                lines.append("")
+            continue
+        if left <= 0 or len(words) > left:
+            words, cut = words[: max(left, 0)], True
+        if words:
+            lines.append(" ".join(words))
+            left -= len(words)
+        if cut:
+            break
+    while lines and not lines[-1]:
+        lines.pop()
+    if len(lines) > max_lines:
+        rest = " ".join(line for line in lines[max_lines - 1 :] if line)
+        lines[max_lines - 1 :] = [rest]
+    text = "\n".join(lines)
+    max_chars = 7 * count
+    if len(text) > max_chars:
+        text, cut = text[:max_chars], True
+        space = max(text.rfind(" "), text.rfind("\n"))
+        if space > max_chars // 2:  # else one long word: cut inside it
+            text = text[:space]
+        text = text.rstrip()
+    return f"{text}…" if cut and text else text
 
 
 @register.filter

@@ -18,11 +18,12 @@ import pypdf
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from weasyprint.formatting_structure.boxes import LineBox, TextBox
 
-from cases import charts, figures, pdf
-from cases.models import Case, PaperSize
+from cases import charts, figures, health, pdf
+from cases.models import Case, Commitment, PaperSize
 from cases.stages import BY_KEY, STAGES
-from cases.templatetags.case_tags import money
+from cases.templatetags.case_tags import money, money_whole
 
 from ..factories import (
     BenefitFactory,
@@ -380,7 +381,7 @@ def test_benefits_without_investment_show_na_not_a_division_error(db):
     summary = doc.lines(doc.starts()[SUMMARY])
     assert summary[summary.index("BREAK-EVEN SHARE") + 1] == "n/a"
     numbers = doc.section_text(NUMBERS)
-    assert re.search(r"^Expected 138,888.89 .* n/a$", numbers, re.MULTILINE)
+    assert re.search(r"^Expected 138,889 .* n/a$", numbers, re.MULTILINE)
 
 
 def test_a_long_stage_breaks_its_table_across_pages_and_repeats_the_header(db):
@@ -408,6 +409,160 @@ def test_a_long_stage_breaks_its_table_across_pages_and_repeats_the_header(db):
             and f"Countermeasure {n:03d}" in doc.texts[p - 1]
         ]
         assert len(holding) == 1, n
+
+
+# --- The cover, the appendix and figures out of the ordinary --------------------------
+
+LONG_TITLES = {
+    "words": (
+        "Direct-to-site delivery for regional distribution with cross-docking, "
+        "consolidated freight, supplier-managed inventory and digital proof of "
+        "delivery across all eight business units, seven partners and the far regions"
+    )[:200],
+    "one word": "W" * 200,
+}
+
+
+def box_of(box, css_class: str):
+    """The outermost laid-out box of the one element with `css_class`."""
+    found = [
+        b
+        for b in box.descendants()
+        if b.element is not None and css_class in (b.element.get("class") or "").split()
+    ]
+    assert found and all(b.element is found[0].element for b in found), css_class
+    return found[0]
+
+
+@pytest.mark.parametrize("paper", PAPERS)
+@pytest.mark.parametrize("kind", LONG_TITLES)
+def test_a_long_title_shows_in_full_inside_the_covers_band(db, kind, paper):
+    """Titles may run to 200 characters, even as one unbroken word: the band
+    grows (and the title is set smaller) so that all of it is white on dark, on
+    the cover page; the running header cuts it short with an ellipsis."""
+    title = LONG_TITLES[kind]
+    assert len(title) == 200
+    case = CaseFactory(title=title, idea="One line.\nAnother line.")
+    context = pdf.document_context(case, paper_size=paper)
+    document = pdf.layout(pdf.render_html(context))
+
+    page = document.pages[0]
+    band = box_of(page._page_box, "cover-band")
+    heading = box_of(band, "cover-title")
+    left, top = band.border_box_x(), band.border_box_y()
+    right, bottom = left + band.border_width(), top + band.border_height()
+    assert left >= 0 and right <= page.width + 0.01
+    runs = [b for b in heading.descendants() if isinstance(b, TextBox)]
+    assert "".join(run.text for run in runs).replace(" ", "") == title.replace(" ", "")
+    for run in runs:  # every piece of the title is drawn on the band
+        assert left <= run.position_x, run.text
+        assert run.position_x + run.width <= right + 0.01, run.text
+        assert top <= run.position_y, run.text
+        assert run.position_y + run.height <= bottom + 0.01, run.text
+    # ... and the cover is still one page: the contents come next.
+    doc = Pdf(pdf.RenderedPdf(document.write_pdf(), len(document.pages)))
+    assert squash(title) in squash(doc.texts[0])
+    assert doc.lines(2)[0] == "Contents"
+    # The running header: one line, cut off with an ellipsis where the box ends.
+    (header,) = [
+        box
+        for box in document.pages[1]._page_box.children
+        if getattr(box, "at_keyword", None) == "@top-left"
+    ]
+    lines = [b for b in header.descendants() if isinstance(b, LineBox)]
+    assert len(lines) == 1
+    assert lines[0].width > header.width
+    assert (header.style["overflow"], header.style["text_overflow"]) == (
+        "hidden",
+        "ellipsis",
+    )
+
+
+def test_the_ideas_line_breaks_show_on_the_cover_and_its_text_stays_text(db):
+    case = CaseFactory(
+        title="Lines",
+        idea="First line of the idea.\nSecond <b>line</b> & more.\n\n\nA new paragraph.",
+    )
+
+    doc = render(case)
+
+    cover = doc.lines(1)
+    start = cover.index("First line of the idea.")
+    assert cover[start : start + 3] == [
+        "First line of the idea.",
+        "Second <b>line</b> & more.",
+        "A new paragraph.",
+    ]
+    stage_one = doc.lines(doc.starts()[stage_heading(STAGES[0])])
+    assert "Second <b>line</b> & more." in stage_one
+
+
+def test_the_health_appendix_names_each_check_in_words_never_by_its_code(db):
+    case = CaseFactory(title="Weak spots")
+    for commitment in (Commitment.TO_CONFIRM, Commitment.DECLINED):
+        EcosystemPartyFactory(case=case, commitment=commitment)
+    BenefitYearFactory(benefit=BenefitFactory(case=case, metric=None), year=1)
+    found = health.check(case, figures.compute(case))
+    codes = {issue.code for issue in found}
+    assert {"party_to_confirm", "party_declined", "benefit_without_metric"} <= codes
+
+    appendix = render(case).section_text(APPENDIX)
+
+    squashed = squash(appendix)
+    for issue in found:
+        assert squash(issue.label) in squashed, issue.code
+    for code in health.LABELS:
+        assert squash(code) not in squashed
+    assert "_" not in appendix
+
+
+def test_figures_out_of_the_ordinary_read_in_words_and_billions(db):
+    """An investment of 950 billion against benefits of a few million: no
+    "67349 %" and no "950003.86M"."""
+    case = CaseFactory(title="Out of proportion", horizon_years=3)
+    InvestmentFactory(case=case, year=0, amount=Decimal("950003860000.40"))
+    BenefitYearFactory(
+        benefit=BenefitFactory(case=case),
+        year=1,
+        low=Decimal("1000000"),
+        expected=Decimal("1410000"),
+        high=Decimal("2000000"),
+    )
+    share = figures.compute(case).break_even_share
+    assert share > 100_000
+
+    doc = render(case)
+
+    summary = doc.lines(doc.starts()[SUMMARY])
+    assert summary[summary.index("BREAK-EVEN SHARE") + 1] == "> 100 %"
+    text = norm("\n".join(summary))
+    assert "Even the expected benefits do not cover the investment" in text
+    assert f"{round(share):,} times as large" in text
+    assert not re.search(r"\d{4,} ?%", text)
+    assert "950.00B" in text  # the investment's headline
+    assert not re.search(r"\d{4,}(\.\d+)?[kMBT]\b", text)
+    numbers = doc.section_text(NUMBERS)
+    axis = re.findall(r"^-?[\d.]+[kMBT]$", numbers, re.MULTILINE)
+    assert axis and any(label.endswith("B") for label in axis), axis
+    for label in axis:
+        assert re.fullmatch(r"-?\d{1,3}(\.\d+)?[kMBT]", label), label
+
+
+def test_npv_is_shown_in_whole_units_like_every_other_amount(db):
+    case = CaseFactory(title="Discounted", horizon_years=3)
+    InvestmentFactory(case=case, year=0, amount=Decimal("100000"))
+    BenefitYearFactory(benefit=BenefitFactory(case=case), year=1)
+    f = figures.compute(case)
+    assert f.npv["expected"] != f.npv["expected"].to_integral()  # cents to hide
+
+    numbers = render(case).section_text(NUMBERS)
+
+    for scenario in ("low", "expected", "high"):
+        shown = money_whole(f.npv[scenario])
+        assert "." not in shown
+        assert re.search(
+            rf"^{scenario.capitalize()} {re.escape(shown)} ", numbers, re.MULTILINE
+        ), scenario
 
 
 # --- Charts ---------------------------------------------------------------------------

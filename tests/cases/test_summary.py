@@ -34,6 +34,13 @@ from cases.models import (
     Role,
     Side,
 )
+from cases.templatetags.case_tags import (
+    break_even,
+    break_even_note,
+    money_short,
+    money_whole,
+    truncatewords_lines,
+)
 
 from ..factories import (
     BenefitFactory,
@@ -307,10 +314,14 @@ def test_the_numbers_page(figured, as_user, request, persona):
         "60,000",
     ]
     # the scenario table: NPV, payback, ROI
-    assert scenario_row(html, "expected") == ["37,700.23", "year 3", "60 %"]
-    assert scenario_row(html, "low") == ["-35,327.57", "not within 3 years", "-20 %"]
-    assert scenario_row(html, "high") == ["110,728.02", "year 2", "140 %"]
+    # (NPV in whole units, like every other amount: 37,700.23 in the JSON)
+    assert scenario_row(html, "expected") == ["37,700", "year 3", "60 %"]
+    assert scenario_row(html, "low") == ["-35,328", "not within 3 years", "-20 %"]
+    assert scenario_row(html, "high") == ["110,728", "year 2", "140 %"]
     assert text_of(re.search(r'id="break-even">(.*?)<', html).group(1)) == "74 %"
+    assert text_of(re.search(r'id="break-even-note">(.*?)<', html).group(1)) == (
+        "The case holds if 74 % of the expected benefits come true."
+    )
     # the money chart and the two risk maps, inline
     assert html.count("<svg") >= 3
     assert "Risks of acting: likelihood and impact" in html
@@ -329,6 +340,116 @@ def test_the_numbers_page_of_an_empty_case(case, as_user, viewer):
     assert text_of(re.search(r'id="break-even">(.*?)<', html).group(1)) == "n/a"
     assert "Needs both investments and counted benefits." in html
     assert html.count("<svg") >= 3
+
+
+def test_the_numbers_page_words_figures_out_of_the_ordinary(case, as_user, viewer):
+    """Benefits a sliver of a 950-billion investment: the break-even share in
+    words, never "67349 %"; amounts in billions, never "950003.86M"."""
+    InvestmentFactory(case=case, year=0, amount=D("950003860000.40"))
+    BenefitYearFactory(
+        benefit=BenefitFactory(case=case),
+        year=1,
+        low=D("1000000"),
+        expected=D("1410000"),
+        high=D("2000000"),
+    )
+
+    html = as_user(viewer).get(url("numbers", case)).content.decode()
+
+    assert text_of(re.search(r'id="break-even">(.*?)<', html).group(1)) == "> 100 %"
+    note = text_of(re.search(r'id="break-even-note">(.*?)<', html).group(1))
+    assert note.startswith("Even the expected benefits do not cover the investment:")
+    assert note.endswith(" times as large.")
+    page = text_of(html)
+    assert not re.search(r"\d{4,} ?%", page)
+    assert "950.00B" in page
+    assert not re.search(r"\d{4,}(\.\d+)?[kMBT]\b", page)
+    npv = scenario_row(html, "expected")[0]
+    assert re.fullmatch(r"-[\d,]+", npv), npv  # whole units
+    # the JSON keeps the number itself
+    data = as_user(viewer).get(url("summary_json", case)).json()
+    assert D(data["break_even_share"]) > 100_000
+
+
+# --- how figures are worded --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (None, "-"),
+        (D("9999.5"), "9,999.50"),
+        (D("250000"), "250k"),
+        (D("-35972.52"), "-36k"),
+        (D("1974418.79"), "1.97M"),
+        (D("999999999"), "1.00B"),  # rounded before the unit is chosen
+        (D("950003860000"), "950.00B"),
+        (D("-2500000000"), "-2.50B"),
+        (D("1200000000000"), "1.20T"),
+        (D("3400000000000000"), "3,400.00T"),
+    ],
+)
+def test_headline_money_goes_on_to_billions_and_trillions(value, shown):
+    assert money_short(value) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (None, "-"),
+        (D("-35972.52"), "-35,973"),
+        (D("1974418.79"), "1,974,419"),
+        (D("37700.5"), "37,701"),
+        (D("-0.4"), "0"),
+        (D("120000"), "120,000"),
+    ],
+)
+def test_money_in_whole_units(value, shown):
+    assert money_whole(value) == shown
+
+
+HOLDS = "The case holds if {} of the expected benefits come true."
+SHORT = (
+    "Even the expected benefits do not cover the investment: they would have to be {}."
+)
+
+
+@pytest.mark.parametrize(
+    ("share", "headline", "note"),
+    [
+        (None, "n/a", ""),
+        (D("0.00004"), "< 1 %", HOLDS.format("under 1 %")),
+        (D("0.7419"), "74 %", HOLDS.format("74 %")),
+        (D("1"), "100 %", HOLDS.format("100 %")),
+        (D("1.004"), "> 100 %", SHORT.format("0.4 % larger")),
+        (D("1.0001"), "> 100 %", SHORT.format("slightly larger")),
+        (D("1.35"), "> 100 %", SHORT.format("35 % larger")),
+        (D("2.46"), "> 100 %", SHORT.format("2.5 times as large")),
+        (D("10.0529"), "> 100 %", SHORT.format("10 times as large")),
+        (D("673.4896"), "> 100 %", SHORT.format("673 times as large")),
+        (D("67349.2"), "> 100 %", SHORT.format("67,349 times as large")),
+    ],
+)
+def test_the_break_even_share_in_words(share, headline, note):
+    assert break_even(share) == headline
+    assert break_even_note(share) == note
+
+
+@pytest.mark.parametrize(
+    ("idea", "words", "shown"),
+    [
+        ("One line.\nTwo  lines.", 60, "One line.\nTwo lines."),
+        ("A\n\n\n\nB\n", 60, "A\n\nB"),
+        ("One two three\nfour five", 4, "One two three\nfour…"),
+        ("One two three\nfour", 4, "One two three\nfour"),
+        ("One two three\nfour\nfive", 4, "One two three\nfour…"),
+        ("1\n2\n3\n4\n5\n6\n7", 60, "1\n2\n3\n4\n5 6 7"),  # five lines at most
+        ("x" * 500, 60, "x" * 420 + "…"),  # about seven characters a word
+        (None, 60, ""),
+    ],
+)
+def test_truncating_words_keeps_the_line_breaks(idea, words, shown):
+    assert truncatewords_lines(idea, words) == shown
 
 
 def test_an_outsider_gets_404_for_the_numbers(figured, as_user, outsider):
