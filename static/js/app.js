@@ -194,3 +194,40 @@
   document.addEventListener("DOMContentLoaded", function () { syncInvestmentKind(document); startPolling(document); });
   document.addEventListener("htmx:afterSettle", function (event) { syncInvestmentKind(event.target); });
 })();
+
+// Phones: the stage page's stepper folds behind a toggle (Bootstrap collapse).
+// A live update replaces the stepper (and htmx settles its classes back a
+// moment later): if the person had it open, it stays open.
+(function () {
+  "use strict";
+  var open = false;
+  document.addEventListener("show.bs.collapse", function (event) { if (event.target.id === "stepper-list") open = true; });
+  document.addEventListener("hide.bs.collapse", function (event) { if (event.target.id === "stepper-list") open = false; });
+  function keepOpen() {
+    var list = document.getElementById("stepper-list");
+    if (!open || !list || list.classList.contains("show") || list.classList.contains("collapsing")) return;
+    list.classList.add("show");
+    var toggle = document.querySelector("[data-bs-target='#stepper-list']");
+    if (toggle) { toggle.classList.remove("collapsed"); toggle.setAttribute("aria-expanded", "true"); }
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var stepper = document.getElementById("stepper");
+    if (!stepper || !window.MutationObserver) return;
+    new MutationObserver(keepOpen).observe(stepper.parentNode, { childList: true, subtree: true, attributes: true, attributeFilter: ["class"] });
+  });
+})();
+
+// Presenter: left and right arrows go to the previous and next stage, Escape
+// leaves; not while typing in a field, nor with a modifier key held.
+document.addEventListener("keydown", function (event) {
+  "use strict";
+  if (!document.body.classList.contains("presenter") || event.defaultPrevented) return;
+  if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+  var target = event.target;
+  if (target && (target.isContentEditable || (target.closest && target.closest("input, textarea, select")))) return;
+  if (["ArrowLeft", "ArrowRight", "Escape"].indexOf(event.key) < 0) return;
+  var link = document.querySelector("[data-presenter-key='" + event.key + "']");
+  if (!link) return;
+  event.preventDefault();
+  window.location.assign(link.href);
+});
