@@ -440,6 +440,17 @@ def test_the_deferral_date_is_stored(case, as_user, facilitator):
     assert Recommendation.objects.get(case=case).defer_until == date(2027, 3, 1)
 
 
+def test_a_recommendation_whose_author_has_gone_still_shows(case, as_user, facilitator):
+    Recommendation.objects.create(
+        case=case, verdict="proceed", rationale=RATIONALE, recorded_by=None
+    )
+
+    response = as_user(facilitator).get(url("decision", case))
+
+    assert response.status_code == 200
+    assert "Recorded by someone no longer here" in response.content.decode()
+
+
 # --- another case's member (every URL's access: tests/cases/test_access.py) ----------------
 
 
