@@ -6,13 +6,16 @@ ModelForm runs it, so the browser and the file import refuse the same things.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import MaxValueValidator
+from django.db import connection, models
 from django.db.models import Q
 
 from ecosystem.models import Organisation, OrganisationKind
@@ -87,13 +90,181 @@ def case_organisations(case: Case):
     )
 
 
-class PercentField(forms.DecimalField):
-    """Shows a fraction (0.08) as a percentage (8) and takes a percentage back."""
+ISO_DATE = "%Y-%m-%d"
+
+
+def date_input() -> forms.DateInput:
+    """A browser date picker. Its value must be ISO (2028-05-16) whatever the
+    language: a date rendered the en-GB way (16/05/2028) is dropped by the
+    browser, and saving the form then clears the date. What comes back is ISO
+    too, or the en-GB format typed where the browser has no date picker."""
+    return forms.DateInput(format=ISO_DATE, attrs={"type": "date"})
+
+
+def plain_number(value: Decimal) -> str:
+    """A Decimal as people write it: 60, 0.5, 120000 (never 60.0000 or 1.2E+5)."""
+    if value == 0:
+        return "0"
+    return format(value.normalize(), "f")
+
+
+def _largest(whole_digits: int, decimal_places: int) -> str:
+    largest = f"{int('9' * whole_digits):,}" if whole_digits else "0"
+    return largest + ("." + "9" * decimal_places if decimal_places else "")
+
+
+class NumberField(forms.DecimalField):
+    """A number as this English-language app writes it, and nothing else.
+
+    Accepted: plain digits with an optional minus and a point before the
+    decimals (12000, 12000.5, -5, .5), and commas between thousands in groups
+    of three (12,000 and 1,250,000.50). Refused with a message at the field,
+    never guessed at: letters and units (12k, EUR 5), exponents (1e6), spaces
+    (1 000), the decimal comma (12,5 and 2.500,50), and a number that reads
+    both ways: "2.500" is 2,500 to a European and 2.5 here, so a single point
+    followed by exactly three digits after 1 to 3 leading digits (not 0) is
+    refused, saying how to write either (2,500 or 2.5; 12.3450 for three
+    decimals). Zeros closing the decimals are dropped: 0.500 is 0.5, also in
+    an amount of at most 2 decimals.
+
+    The input is a text field (inputmode="decimal" for the number pad): a
+    browser's number input rewrites what was typed by its own locale rules
+    (it keeps "12" of "12k", reads "2.500,50" as 2.50050) before the server
+    sees it. The value is shown back plainly, 60 and 0.5, never 60.0000.
+    """
+
+    PLAIN = re.compile(r"-?(?:\d+|\d{1,3}(?:,\d{3})+)?(?:\.\d*)?", re.ASCII)
+    BOTH_WAYS = re.compile(r"-?[1-9]\d{0,2}\.\d{3}", re.ASCII)
+    INVALID = (
+        "Enter a number such as 12000, 12,000 or 12000.50: "
+        "digits, commas between thousands, a point before decimals."
+    )
+
+    default_error_messages = {
+        "invalid": INVALID,
+        "required": "Enter a number.",
+        "max_decimal_places": "Use at most %(max)s decimals.",
+    }
+
+    def __init__(self, *, max_digits=None, decimal_places=None, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
+        super().__init__(max_digits=max_digits, decimal_places=decimal_places, **kwargs)
+        if max_digits is not None:
+            places = decimal_places or 0
+            too_large = f"Too large: at most {_largest(max_digits - places, places)}."
+            self.error_messages.setdefault("max_digits", too_large)
+            self.error_messages.setdefault("max_whole_digits", too_large)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, Decimal):
+            return value
+        text = str(value).strip()
+        if text in self.empty_values:
+            return None
+        if self.BOTH_WAYS.fullmatch(text):
+            whole, decimals = text.split(".")
+            decimal = plain_number(Decimal(text))
+            # 12.345 cannot be written shorter: three decimals take a fourth, 0.
+            unmistakable = decimal + "0" if decimal == text else decimal
+            raise ValidationError(
+                f"Is it {whole},{decimals} or {decimal}? "
+                f"Write it as {whole},{decimals} or as {unmistakable}.",
+                code="invalid",
+            )
+        if not self.PLAIN.fullmatch(text) or not any(c.isdigit() for c in text):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        whole, _point, decimals = text.replace(",", "").partition(".")
+        decimals = decimals.rstrip("0")  # 0.500 is 0.5, also where cents are kept
+        if whole in ("", "-"):  # .5
+            whole += "0"
+        number = Decimal(f"{whole}.{decimals}" if decimals else whole)
+        return number if number else Decimal(0)  # not -0
 
     def prepare_value(self, value):
         if isinstance(value, Decimal):
-            return (value * 100).normalize()
+            return plain_number(value)
         return value
+
+
+class WholeNumberField(forms.IntegerField):
+    """A whole number (a year, a horizon) in the app's words. The model's own
+    validators say what is allowed ("The horizon is at least 1 year."), so the
+    form adds no bound of its own in other words (and no min_value/max_value
+    message: a ModelForm puts the form field's message over the model's)."""
+
+    default_error_messages = {
+        "invalid": "Enter a whole number, such as 3.",
+        "required": "Enter a whole number.",
+    }
+
+
+def app_formfield(db_field, **kwargs):
+    """Every ModelForm's form fields (Meta(AppMeta)): numbers, whole numbers and
+    dates as described above, so no form falls back to Django's own."""
+    if isinstance(db_field, models.DecimalField):
+        return db_field.formfield(form_class=NumberField, **kwargs)
+    if isinstance(db_field, models.IntegerField) and not db_field.choices:
+        # min_value=None: a positive integer's form bound of 0 would speak
+        # before the model's validator, in Django's words. Without an upper
+        # bound of its own (a year), the column's range is said here.
+        if not any(isinstance(v, MaxValueValidator) for v in db_field._validators):
+            _low, high = connection.ops.integer_field_range(
+                db_field.get_internal_type()
+            )
+            if high is not None:
+                kwargs.setdefault("max_value", high)
+                kwargs.setdefault(
+                    "error_messages", {"max_value": f"Too large: at most {high:,}."}
+                )
+        return db_field.formfield(form_class=WholeNumberField, min_value=None, **kwargs)
+    if isinstance(db_field, models.DateField) and not isinstance(
+        db_field, models.DateTimeField
+    ):
+        kwargs.setdefault("widget", date_input())
+        return db_field.formfield(**kwargs)
+    return db_field.formfield(**kwargs)
+
+
+class AppMeta:
+    """Base of every ModelForm's Meta here."""
+
+    formfield_callback = staticmethod(app_formfield)
+
+
+class OneMessagePerField:
+    """A field the form already refused ("Too large") is missing when the model's
+    clean() runs, which would add a second, contradictory message ("Give the
+    amount."): keep the form's message only."""
+
+    def _update_errors(self, errors):
+        if hasattr(errors, "error_dict"):
+            errors.error_dict = {
+                field: messages
+                for field, messages in errors.error_dict.items()
+                if field == NON_FIELD_ERRORS or field not in self._errors
+            }
+        super()._update_errors(errors)
+
+
+class PercentField(NumberField):
+    """Shows a fraction (0.08) as a percentage (8) and takes a percentage back
+    (8, 7.5, or 8 % with the sign)."""
+
+    default_error_messages = {
+        "invalid": "Enter a percentage such as 8 or 7.5, with a point before decimals."
+    }
+
+    def prepare_value(self, value):
+        if isinstance(value, Decimal):
+            return plain_number(value * 100)
+        return value
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = value.strip().removesuffix("%").rstrip()
+        return super().to_python(value)
 
     def clean(self, value):
         percent = super().clean(value)
@@ -103,7 +274,7 @@ class PercentField(forms.DecimalField):
 # --- The case ---------------------------------------------------------------
 
 
-class CaseSettingsForm(forms.ModelForm):
+class CaseSettingsForm(OneMessagePerField, forms.ModelForm):
     """The case's own fields, as a facilitator edits them."""
 
     currency = forms.ChoiceField(choices=currency_choices)
@@ -114,9 +285,14 @@ class CaseSettingsForm(forms.ModelForm):
         max_digits=6,
         decimal_places=2,
         help_text="The client's cost of capital, for example 8.",
+        error_messages={
+            "min_value": "The discount rate cannot be negative.",
+            "max_value": "The discount rate is at most 100 %%.",
+            "required": "Give the discount rate, for example 8.",
+        },
     )
 
-    class Meta:
+    class Meta(AppMeta):
         model = Case
         fields = ["title", "idea", "currency", "horizon_years", "discount_rate"]
         widgets = {"idea": _textarea(4)}
@@ -221,7 +397,7 @@ class ImportCaseForm(forms.Form):
 # --- Stage items --------------------------------------------------------------
 
 
-class ItemForm(forms.ModelForm):
+class ItemForm(OneMessagePerField, forms.ModelForm):
     """Base of every stage item's form: knows its case, validates against it."""
 
     # The item's version when the edit form was opened, posted back so the save
@@ -277,16 +453,15 @@ class YearlyGridMixin:
             for column in self.grid_columns:
                 name = f"y{year}_{column}"
                 self.grid_field_names.add(name)
-                self.fields[name] = forms.DecimalField(
+                # Bounds and their words come from the row's model (money_field).
+                self.fields[name] = NumberField(
                     label=f"Year {year} {column}",
                     required=False,
-                    min_value=0,
                     max_digits=14,
                     decimal_places=2,
-                    widget=forms.NumberInput(
+                    widget=forms.TextInput(
                         attrs={
-                            "step": "any",
-                            "min": 0,
+                            "inputmode": "decimal",
                             "class": "form-control form-control-sm",
                         }
                     ),
@@ -338,13 +513,13 @@ class YearlyGridMixin:
 
 
 class ModelChangeForm(ItemForm):
-    class Meta:
+    class Meta(AppMeta):
         model = ModelChange
         fields = ["model", "today", "future", "rationale"]
 
 
 class ChangeItemForm(ItemForm):
-    class Meta:
+    class Meta(AppMeta):
         model = ChangeItem
         fields = ["leg", "title", "description", "owner"]
 
@@ -369,7 +544,7 @@ class EcosystemPartyForm(ItemForm):
         initial=OrganisationKind.BUSINESS_UNIT,
     )
 
-    class Meta:
+    class Meta(AppMeta):
         model = EcosystemParty
         fields = ["organisation", "role", "responsibilities", "commitment"]
 
@@ -426,7 +601,7 @@ class EcosystemPartyForm(ItemForm):
 
 
 class MetricForm(ItemForm):
-    class Meta:
+    class Meta(AppMeta):
         fields = [
             "name",
             "unit",
@@ -437,7 +612,6 @@ class MetricForm(ItemForm):
             "frequency",
             "source",
         ]
-        widgets = {"target_date": forms.DateInput(attrs={"type": "date"})}
 
     def clean_target_date(self):
         value = self.cleaned_data.get("target_date")
@@ -478,7 +652,7 @@ class BenefitForm(YearlyGridMixin, ItemForm):
     grid_columns = ("low", "expected", "high")
     grid_related = "yearly"
 
-    class Meta:
+    class Meta(AppMeta):
         model = Benefit
         fields = ["title", "category", "metric", "owner", "confidence", "description"]
 
@@ -498,7 +672,7 @@ class BenefitForm(YearlyGridMixin, ItemForm):
 
 
 class InvestmentForm(ItemForm):
-    class Meta:
+    class Meta(AppMeta):
         model = Investment
         fields = [
             "title",
@@ -528,10 +702,13 @@ class RiskForm(ItemForm):
             self.fields[name].widget = forms.Select(
                 choices=[("", "---"), *SCORE_CHOICES]
             )
+            self.fields[name].error_messages["required"] = (
+                f"The {name} is required: pick 1 (lowest) to 5 (highest)."
+            )
 
 
 class RiskOfActingForm(RiskForm):
-    class Meta:
+    class Meta(AppMeta):
         model = RiskOfActing
         fields = ["title", "leg", "likelihood", "impact", "mitigation", "owner"]
 
@@ -542,7 +719,7 @@ class RiskOfNotActingForm(YearlyGridMixin, RiskForm):
     grid_columns = ("amount",)
     grid_related = "yearly_cost"
 
-    class Meta:
+    class Meta(AppMeta):
         model = RiskOfNotActing
         fields = ["title", "likelihood", "impact", "description"]
 
@@ -597,7 +774,7 @@ class InviteForm(forms.Form):
 
 
 class MembershipForm(forms.ModelForm):
-    class Meta:
+    class Meta(AppMeta):
         model = Membership
         fields = ["side", "role"]
 
@@ -663,13 +840,12 @@ class BuyingRatingsForm(forms.Form):
         }
 
 
-class RecommendationForm(forms.ModelForm):
-    class Meta:
+class RecommendationForm(OneMessagePerField, forms.ModelForm):
+    class Meta(AppMeta):
         model = Recommendation
         fields = ["verdict", "conditions", "defer_until", "other_provider", "rationale"]
         widgets = {
             "verdict": forms.RadioSelect,
-            "defer_until": forms.DateInput(attrs={"type": "date"}),
             "conditions": forms.Textarea(attrs={"rows": 2}),
             "rationale": forms.Textarea(attrs={"rows": 4}),
         }
@@ -678,6 +854,15 @@ class RecommendationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.helper = _helper()
         self.fields["verdict"].choices = Verdict.choices  # no blank radio button
+
+    def clean_defer_until(self):
+        """A deferral runs to a day still to come, as a new metric's target date
+        does; a date already on record may stay as it is once it has passed."""
+        value = self.cleaned_data.get("defer_until")
+        recorded = self.instance.defer_until if self.instance.pk else None
+        if value and value < date.today() and value != recorded:
+            raise ValidationError("Defer until a date still to come, not a past one.")
+        return value
 
 
 class StageNotesForm(forms.Form):
@@ -700,7 +885,7 @@ class StageNotesForm(forms.Form):
 
 
 class CommentForm(forms.ModelForm):
-    class Meta:
+    class Meta(AppMeta):
         model = Comment
         fields = ["text"]
         labels = {"text": "Add a comment"}

@@ -13,7 +13,7 @@ Who may do what:
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from html import unescape
 
 import pytest
@@ -22,6 +22,7 @@ from django.urls import reverse
 from cases.models import BuyingElement, BuyingRating, Recommendation, Role, Side
 
 from ..factories import CaseFactory, MembershipFactory, UserFactory
+from .test_stage_views import browser_post_data
 
 ELEMENTS = BuyingElement.values
 
@@ -438,6 +439,71 @@ def test_the_deferral_date_is_stored(case, as_user, facilitator):
     recommend(as_user(facilitator), case, "defer", defer_until="2027-03-01")
 
     assert Recommendation.objects.get(case=case).defer_until == date(2027, 3, 1)
+
+
+def _defer_on_record(case, facilitator, until: date) -> Recommendation:
+    return Recommendation.objects.create(
+        case=case,
+        verdict="defer",
+        defer_until=until,
+        rationale=RATIONALE,
+        recorded_by=facilitator,
+    )
+
+
+def test_the_form_shows_the_deferral_date_on_record(case, as_user, facilitator):
+    _defer_on_record(case, facilitator, date(2028, 5, 16))
+
+    html = as_user(facilitator).get(url("decision", case)).content.decode()
+
+    assert re.search(r'<input type="date" name="defer_until" value="2028-05-16"', html)
+
+
+def test_saving_the_rationale_alone_keeps_the_deferral_date(case, as_user, facilitator):
+    _defer_on_record(case, facilitator, date(2028, 5, 16))
+    browser = as_user(facilitator)
+    action = url("decision_recommendation", case)
+    html = browser.get(url("decision", case)).content.decode()
+
+    response = browser.post(
+        action, browser_post_data(html, action, rationale="Wait for the new depot.")
+    )
+
+    assert response.status_code == 302, response.content.decode()
+    recommendation = Recommendation.objects.get(case=case)
+    assert recommendation.rationale == "Wait for the new depot."
+    assert recommendation.defer_until == date(2028, 5, 16)
+
+
+def test_a_new_deferral_to_a_past_date_is_refused(case, as_user, facilitator):
+    response = recommend(as_user(facilitator), case, "defer", defer_until="2020-01-01")
+
+    assert response.status_code == 400
+    html = unescape(response.content.decode())
+    assert "Defer until a date still to come" in html
+    assert not Recommendation.objects.exists()
+
+
+def test_a_deferral_date_on_record_that_has_passed_may_stay(case, as_user, facilitator):
+    passed = date.today() - timedelta(days=10)
+    _defer_on_record(case, facilitator, passed)
+    browser = as_user(facilitator)
+
+    kept = recommend(
+        browser, case, "defer", defer_until=passed.isoformat(), rationale="Still."
+    )
+    moved = recommend(
+        browser,
+        case,
+        "defer",
+        defer_until=(passed - timedelta(days=1)).isoformat(),
+        rationale="Earlier.",
+    )
+
+    assert kept.status_code == 302
+    assert moved.status_code == 400
+    recommendation = Recommendation.objects.get(case=case)
+    assert (recommendation.rationale, recommendation.defer_until) == ("Still.", passed)
 
 
 def test_a_recommendation_whose_author_has_gone_still_shows(case, as_user, facilitator):

@@ -12,6 +12,7 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 from html import unescape
+from html.parser import HTMLParser
 
 import pytest
 from django.apps import apps
@@ -1476,3 +1477,149 @@ def test_leading_metric_links_show_on_both_stages(case, editor):
         editor.get(stage_url(case, "lagging-metrics"))
     )
     assert LaggingMetric.objects.filter(case=case).count() == 1
+
+
+# --- What the browser posts back: the edit form's own values ---------------------
+
+
+class _FormReader(HTMLParser):
+    """The fields of the form posting to `action`, read as a browser reads them."""
+
+    def __init__(self, action: str):
+        super().__init__(convert_charrefs=True)
+        self.action, self.inside = action, False
+        self.fields: list[tuple[str, str, str]] = []  # tag or input type, name, value
+        self._select: str | None = None
+        self._options: list[tuple[str, bool]] = []
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = self.action in (a.get("action"), a.get("hx-post"))
+        if not self.inside:
+            return
+        if tag == "input" and a.get("name"):
+            kind = a.get("type", "text")
+            if kind in ("checkbox", "radio") and "checked" not in a:
+                return
+            if kind not in ("submit", "button"):
+                self.fields.append((kind, a["name"], a.get("value") or ""))
+        elif tag == "select":
+            self._select, self._options = a.get("name"), []
+        elif tag == "option" and self._select:
+            self._options.append((a.get("value", ""), "selected" in a))
+        elif tag == "textarea":
+            self._textarea = a.get("name")
+            self.fields.append(("textarea", self._textarea, ""))
+
+    def handle_data(self, data):
+        if self._textarea:
+            kind, name, value = self.fields[-1]
+            self.fields[-1] = (kind, name, value + data)
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "select" and self._select:
+            chosen = [v for v, selected in self._options if selected]
+            value = chosen[0] if chosen else (self._options or [("", False)])[0][0]
+            self.fields.append(("select", self._select, value))
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+
+def form_inputs(html: str, action: str) -> list[tuple[str, str, str]]:
+    """(input type, name, value) of every field of the form, in order."""
+    reader = _FormReader(action)
+    reader.feed(html)
+    assert reader.fields, f"no form posting to {action}"
+    return reader.fields
+
+
+# A browser sends a date input's value only if it is an ISO date; any other
+# value (16/05/2028) it shows as empty and posts as "".
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def browser_post_data(html: str, action: str, **changes) -> dict:
+    """What the browser posts when the user changes only `changes` in the form
+    as the page gave it: a date input's value only if the browser can read it."""
+    data: dict[str, list[str]] = {}
+    for kind, name, value in form_inputs(html, action):
+        if kind == "date" and not ISO_DATE.fullmatch(value):
+            value = ""
+        data.setdefault(name, []).append(value)
+    data.update({name: [value] for name, value in changes.items()})
+    return data
+
+
+def input_value(html: str, action: str, name: str) -> str:
+    return next(v for _kind, n, v in form_inputs(html, action) if n == name)
+
+
+METRIC_SLUGS = ["leading-metrics", "lagging-metrics"]
+METRIC_FACTORY = {
+    "leading-metrics": LeadingMetricFactory,
+    "lagging-metrics": LaggingMetricFactory,
+}
+
+
+@pytest.mark.parametrize("slug", METRIC_SLUGS)
+def test_the_edit_form_shows_a_saved_date_as_an_iso_date(slug, case, editor):
+    metric = METRIC_FACTORY[slug](case=case, target_date=date(2028, 5, 16))
+    url = item_url("item_edit", case, slug, metric)
+
+    for headers in ({}, HTMX):
+        html = text_of(editor.get(url, headers=headers))
+        assert re.search(
+            r'<input type="date" name="target_date" value="2028-05-16"', html
+        ), html
+
+
+@pytest.mark.parametrize("slug", METRIC_SLUGS)
+def test_editing_another_field_of_a_metric_keeps_its_date(slug, case, editor):
+    metric = METRIC_FACTORY[slug](case=case, target_date=date(2028, 5, 16))
+    url = item_url("item_edit", case, slug, metric)
+    html = text_of(editor.get(url, headers=HTMX))
+
+    response = editor.post(
+        url, browser_post_data(html, url, owner="Head of Logistics"), headers=HTMX
+    )
+
+    assert response.status_code == 200, errors_at(text_of(response), "target_date", url)
+    metric.refresh_from_db()
+    assert (metric.owner, metric.target_date) == (
+        "Head of Logistics",
+        date(2028, 5, 16),
+    )
+    feed = text_of(editor.get(reverse("cases:activity", args=[case.pk])))
+    assert "target date" not in feed
+
+
+def test_no_form_of_the_app_shows_a_date_the_browser_cannot_read(case, editor):
+    """Every date input of every add and edit form, the settings and the decision
+    page carries an ISO value (or none)."""
+    from cases.models import Recommendation
+
+    for slug in METRIC_SLUGS:
+        METRIC_FACTORY[slug](case=case)
+    Recommendation.objects.create(
+        case=case, verdict="defer", defer_until=date(2028, 5, 16), rationale="Later."
+    )
+    pages = [stage_url(case, slug) for slug in SLUGS]
+    pages += [
+        item_url("item_edit", case, slug, BY_SLUG[slug].model.objects.get(case=case))
+        for slug in METRIC_SLUGS
+    ]
+    pages += [reverse("cases:decision", args=[case.pk])]
+    seen = 0
+    for page in pages:
+        for tag in re.findall(
+            r'<input[^>]*type="date"[^>]*>', text_of(editor.get(page))
+        ):
+            seen += 1
+            value = re.search(r'value="([^"]*)"', tag)
+            assert value is None or ISO_DATE.fullmatch(value.group(1)), (page, tag)
+    assert seen >= 5  # two add forms, two edit forms, the decision
