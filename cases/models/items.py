@@ -114,6 +114,7 @@ class ModelChange(StageItem):
 
     class Meta(StageItem.Meta):
         verbose_name = "model to change"
+        verbose_name_plural = "models to change"
         constraints = [
             models.UniqueConstraint(
                 fields=["case", "model"],

@@ -155,6 +155,7 @@ def _overview_context(case: Case) -> dict:
 @require_http_methods(["GET", "POST"])
 def case_settings(request: HttpRequest, case_id: int) -> HttpResponse:
     case = get_case_for_user(request.user, case_id, manage=True)
+    currency = case.currency  # validating the form writes the new one onto `case`
     form = CaseSettingsForm(request.POST or None, instance=case)
     if request.method == "POST" and form.is_valid():
         services.update_case_settings(
@@ -163,6 +164,13 @@ def case_settings(request: HttpRequest, case_id: int) -> HttpResponse:
             **{name: form.cleaned_data[name] for name in form.Meta.fields},
         )
         messages.success(request, "Case settings saved.")
+        if form.cleaned_data["currency"] != currency:
+            messages.warning(
+                request,
+                f"Every amount is now shown in {form.cleaned_data['currency']} "
+                f"instead of {currency}, with the same figures: nothing was "
+                "converted. Check the investments, benefits and costs of inaction.",
+            )
         return redirect(case)
     return render(request, "cases/case_settings.html", {"case": case, "form": form})
 

@@ -1182,6 +1182,28 @@ def test_settings_are_saved(case, facilitator, as_user):
     )
 
 
+def test_a_new_currency_warns_that_nothing_was_converted(case, facilitator, as_user):
+    InvestmentFactory(case=case, amount=Decimal("250000"))
+    browser = as_user(facilitator)
+    page = text_of(browser.get(reverse("cases:settings", args=[case.pk])))
+    assert "relabels the case's amounts; it does not convert them" in page
+
+    response = browser.post(
+        reverse("cases:settings", args=[case.pk]),
+        settings_data(case, currency="USD"),
+        follow=True,
+    )
+    assert "Every amount is now shown in USD instead of EUR" in text_of(response)
+    assert "nothing was converted" in text_of(response)
+    # Saving again without changing the currency says nothing of it.
+    case.refresh_from_db()
+    response = browser.post(
+        reverse("cases:settings", args=[case.pk]), settings_data(case), follow=True
+    )
+    assert "Case settings saved." in text_of(response)
+    assert "nothing was converted" not in text_of(response)
+
+
 @pytest.mark.parametrize("code", ["XXX", "EUR1", "eur"])
 def test_settings_refuse_an_unknown_currency(code, case, facilitator, as_user):
     url = reverse("cases:settings", args=[case.pk])
@@ -1623,3 +1645,12 @@ def test_no_form_of_the_app_shows_a_date_the_browser_cannot_read(case, editor):
             value = re.search(r'value="([^"]*)"', tag)
             assert value is None or ISO_DATE.fullmatch(value.group(1)), (page, tag)
     assert seen >= 5  # two add forms, two edit forms, the decision
+
+
+def test_the_first_stage_names_its_items_models_to_change(case, editor):
+    """Its list's heading is the items' plural, "Models to change", not the
+    "Model to changes" Django makes of the singular."""
+    page = text_of(editor.get(stage_url(case, "models")))
+    heading = re.search(r'<h3 class="h5 mb-0" id="items-heading">([^<]*)<', page)
+    assert heading and heading.group(1).strip() == "Models to change"
+    assert "Model to changes" not in page
