@@ -130,6 +130,20 @@ def feed(case) -> list[str]:
 BENEFITS = BY_KEY["benefits"]
 LEADING = BY_KEY["leading_metrics"]
 LAGGING = BY_KEY["lagging_metrics"]
+
+
+def saved_metric(case, user, stage, name: str, **links):
+    """A lagging or leading metric saved through the services, with its links."""
+    factory = f.LaggingMetricFactory if stage is LAGGING else f.LeadingMetricFactory
+    return services.save_item(
+        case=case,
+        stage=stage,
+        item=factory.build(case=case, name=name),
+        user=user,
+        **links,
+    )
+
+
 INACTION = BY_KEY["risks_of_not_acting"]
 
 
@@ -245,21 +259,9 @@ def test_admin_editing_a_risks_cost_of_inaction(case, staff, maria, client):
 
 def test_admin_editing_what_a_leading_metric_drives(case, staff, maria, client):
     churn, cost = (
-        services.save_item(
-            case=case,
-            stage=LAGGING,
-            item=f.LaggingMetricFactory.build(case=case, name=name),
-            user=maria,
-        )
-        for name in ("Churn", "Cost per order")
+        saved_metric(case, maria, LAGGING, name) for name in ("Churn", "Cost per order")
     )
-    metric = services.save_item(
-        case=case,
-        stage=LEADING,
-        item=f.LeadingMetricFactory.build(case=case, name="Orders shipped direct"),
-        user=maria,
-        drives=[churn],
-    )
+    metric = saved_metric(case, maria, LEADING, "Orders shipped direct", drives=[churn])
     client.force_login(staff)
     data = admin_form(client, LeadingMetric, metric)
     data["drives"] = [str(cost.pk)]
@@ -303,19 +305,8 @@ def test_admin_editing_and_deleting_a_year_on_its_own_page(case, staff, maria, c
 def test_admin_deleting_a_lagging_metric_unlinks_it_in_the_history(
     case, staff, maria, client
 ):
-    churn = services.save_item(
-        case=case,
-        stage=LAGGING,
-        item=f.LaggingMetricFactory.build(case=case, name="Churn"),
-        user=maria,
-    )
-    metric = services.save_item(
-        case=case,
-        stage=LEADING,
-        item=f.LeadingMetricFactory.build(case=case, name="Orders shipped direct"),
-        user=maria,
-        drives=[churn],
-    )
+    churn = saved_metric(case, maria, LAGGING, "Churn")
+    metric = saved_metric(case, maria, LEADING, "Orders shipped direct", drives=[churn])
     client.force_login(staff)
     response = client.post(
         reverse("admin:cases_laggingmetric_changelist"),
@@ -330,15 +321,6 @@ def test_admin_deleting_a_lagging_metric_unlinks_it_in_the_history(
         "Maria Lopez (client) updated leading metric 'Orders shipped direct'",
         "Sam Support deleted lagging metric 'Churn'",
     ]
-
-
-def lagging_metric(case, user, name):
-    return services.save_item(
-        case=case,
-        stage=LAGGING,
-        item=f.LaggingMetricFactory.build(case=case, name=name),
-        user=user,
-    )
 
 
 def admin_delete(browser, obj, action: bool):
@@ -368,16 +350,10 @@ def test_admin_deleting_a_metric_reopens_the_agreed_stage_of_what_it_proved(
     reopened, under the staff member's name; Leading metrics, whose metric
     drove another lagging metric, stays agreed. The admin is not refused an
     archived case, and keeps its stages true there too."""
-    churn = lagging_metric(case, maria, "Churn")
-    cost = lagging_metric(case, maria, "Cost per order")
+    churn = saved_metric(case, maria, LAGGING, "Churn")
+    cost = saved_metric(case, maria, LAGGING, "Cost per order")
     benefit(case, maria, (1, 100, 150, 200), metric=churn)
-    services.save_item(
-        case=case,
-        stage=LEADING,
-        item=f.LeadingMetricFactory.build(case=case, name="Orders shipped direct"),
-        user=maria,
-        drives=[cost],
-    )
+    saved_metric(case, maria, LEADING, "Orders shipped direct", drives=[cost])
     agree(case, maria, facilitator, BENEFITS.slug)
     agree(case, maria, facilitator, LEADING.slug)
     if archived:
@@ -423,7 +399,7 @@ def test_admin_deleting_an_item_locks_its_case_first(
 ):
     """The services' lock order (services.lock_case): a deletion in the admin
     while someone edits the case waits for them instead of deadlocking."""
-    churn = lagging_metric(case, maria, "Churn")
+    churn = saved_metric(case, maria, LAGGING, "Churn")
     client.force_login(staff)
 
     assert _case_locked_before_any_write(lambda: admin_delete(client, churn, action))
