@@ -15,7 +15,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxValueValidator
-from django.db import connection, models
+from django.db import models
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models import Q
 
 from ecosystem.models import Organisation, OrganisationKind
@@ -208,10 +209,12 @@ def app_formfield(db_field, **kwargs):
     if isinstance(db_field, models.IntegerField) and not db_field.choices:
         # min_value=None: a positive integer's form bound of 0 would speak
         # before the model's validator, in Django's words. Without an upper
-        # bound of its own (a year), the column's range is said here.
+        # bound of its own (a year), the column's range is said here: the
+        # standard SQL range, on every database alike (SQLite enforces none,
+        # PostgreSQL would refuse past it in Django's words).
         if not any(isinstance(v, MaxValueValidator) for v in db_field._validators):
-            _low, high = connection.ops.integer_field_range(
-                db_field.get_internal_type()
+            _low, high = BaseDatabaseOperations.integer_field_ranges.get(
+                db_field.get_internal_type(), (None, None)
             )
             if high is not None:
                 kwargs.setdefault("max_value", high)
