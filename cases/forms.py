@@ -603,6 +603,19 @@ class EcosystemPartyForm(ItemForm):
         return {"new_organisation": (name, self.cleaned_data["new_kind"])}
 
 
+def not_moved_into_past(form: forms.ModelForm, name: str, message: str):
+    """The cleaned date field `name`, refused with `message` when it is set to a
+    past day. A date already on record may stay as it is once it has passed (a
+    metric's target date that came and went, a deferral that ran out): saving
+    the row for another change must not fail on it. Moving it, to another past
+    day included, must pick a day still to come."""
+    value = form.cleaned_data.get(name)
+    recorded = getattr(form.instance, name) if form.instance.pk else None
+    if value and value < date.today() and value != recorded:
+        raise ValidationError(message)
+    return value
+
+
 class MetricForm(ItemForm):
     class Meta(AppMeta):
         fields = [
@@ -617,10 +630,11 @@ class MetricForm(ItemForm):
         ]
 
     def clean_target_date(self):
-        value = self.cleaned_data.get("target_date")
-        if value and not self.instance.pk and value < date.today():
-            raise ValidationError("A new metric's target date cannot be in the past.")
-        return value
+        return not_moved_into_past(
+            self,
+            "target_date",
+            "A target date cannot be in the past: pick a day still to come.",
+        )
 
 
 class LaggingMetricForm(MetricForm):
@@ -859,13 +873,9 @@ class RecommendationForm(OneMessagePerField, forms.ModelForm):
         self.fields["verdict"].choices = Verdict.choices  # no blank radio button
 
     def clean_defer_until(self):
-        """A deferral runs to a day still to come, as a new metric's target date
-        does; a date already on record may stay as it is once it has passed."""
-        value = self.cleaned_data.get("defer_until")
-        recorded = self.instance.defer_until if self.instance.pk else None
-        if value and value < date.today() and value != recorded:
-            raise ValidationError("Defer until a date still to come, not a past one.")
-        return value
+        return not_moved_into_past(
+            self, "defer_until", "Defer until a date still to come, not a past one."
+        )
 
 
 class StageNotesForm(forms.Form):

@@ -622,6 +622,31 @@ def test_editing_a_metric_whose_date_has_passed_is_allowed(slug, case, editor):
     assert metric.target_date == TODAY - timedelta(days=30)
 
 
+@pytest.mark.parametrize("slug", ["leading-metrics", "lagging-metrics"])
+@pytest.mark.parametrize("days_ago", [1, 60], ids=["to-yesterday", "to-older-day"])
+def test_moving_a_metrics_date_into_the_past_is_refused(slug, days_ago, case, editor):
+    """A date on record may stay once it has passed, but moving it (even from one
+    past day to another) must pick a day still to come."""
+    model = BY_SLUG[slug].model
+    metric = make_item(slug, case)
+    kept = TODAY - timedelta(days=30)
+    model.objects.filter(pk=metric.pk).update(target_date=kept)
+    metric.refresh_from_db()
+    url = item_url("item_edit", case, slug, metric)
+    moved = (TODAY - timedelta(days=days_ago)).isoformat()
+
+    response = editor.post(
+        url, edit_data(slug, case, metric, "Renamed", target_date=moved)
+    )
+
+    assert response.status_code == 400
+    errors = errors_at(text_of(response), "target_date", url)
+    assert any("cannot be in the past" in e for e in errors), errors
+    metric.refresh_from_db()
+    assert metric.target_date == kept
+    assert metric.name != "Renamed"
+
+
 # --- Tampered forms: links to another case's items --------------------------------
 
 
