@@ -1,17 +1,28 @@
 """Django admin for every model of the case, for support staff.
 
 The admin writes rows directly, not through the services (so an archived case
-does not refuse it), but what the activity feed reads stays true: an item
-whose snapshot keeps rows or links edited here is recorded once per save,
-with them, under the staff member's name, and deleting an item records in the
-history of the items that linked to it that the link went with it, and reopens
-their stages if agreed. Deletions and yearly rows edited on their own lock the
-case's row first, as the services do.
+does not refuse it), but keeps what the services keep true:
+
+- every write to an item (or a yearly row on its own page) locks the case's row
+  first, as the services do (services.lock_case);
+- an item edited here over a newer edit made in the app (or in another admin
+  tab) is refused, as the app's own edit form refuses it, and an edit saved
+  here moves the item's version, so an app form opened before it is refused
+  in turn instead of overwriting it;
+- the item's stage stays true: its sign-offs cleared, an agreed stage reopened,
+  under the staff member's name (services.sync_stage_status);
+- an item whose snapshot keeps rows or links edited here is recorded once per
+  save, with them, under the staff member's name, and deleting an item records
+  in the history of the items that linked to it that the link went with it,
+  and reopens their stages if agreed.
 """
 
+from collections import defaultdict
 from contextlib import contextmanager
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from . import services
@@ -39,6 +50,7 @@ from .models import (
     StageSignOff,
 )
 from .revision import bump
+from .stages import BY_MODEL
 
 
 class MembershipInline(admin.TabularInline):
@@ -79,15 +91,94 @@ class StageRecordAdmin(admin.ModelAdmin):
     search_fields = ["case__title"]
 
 
-class ItemAdmin(admin.ModelAdmin):
-    """Common to every stage item: filter by case, show who wrote it. A deleted
-    item's links go with it the way `services.delete_item` records them, and
-    the stages of the items that lost one are reopened the same way."""
+class ItemAdminForm(forms.ModelForm):
+    """An item's admin form, which knows the version of the item it showed.
 
+    The admin's add and change views run in one transaction, form checks
+    included, so `clean` takes the case's lock first (the old case and the new
+    one, when the item moves) and reads the item's version under it: no other
+    write can slip in between this check and the save."""
+
+    seen_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["seen_version"].initial = self.instance.version
+
+    def clean(self):
+        cleaned = super().clean()
+        case = cleaned.get("case")
+        cases = {self.instance.case_id, case.pk if case else None} - {None}
+        services.lock_case(*cases, even_archived=True)
+        if self.instance.pk:
+            current = (
+                type(self.instance)
+                ._default_manager.filter(pk=self.instance.pk)
+                .values_list("version", flat=True)
+                .first()
+            )
+            if current is None:
+                raise ValidationError("This item was deleted since you opened it.")
+            if current != cleaned.get("seen_version"):
+                raise ValidationError(
+                    "Someone saved this item since you opened it. Open it again "
+                    "to see their change, then make yours."
+                )
+        return cleaned
+
+
+class ItemAdmin(admin.ModelAdmin):
+    """Common to every stage item: filter by case, show who wrote it. A save
+    takes the case's lock first, is refused over a newer edit and keeps the
+    item's stage true (ItemAdminForm, save_related). A deleted item's links go
+    with it the way `services.delete_item` records them, and the stages of the
+    items that lost one are reopened the same way."""
+
+    form = ItemAdminForm
     list_filter = ["case"]
     search_fields = ["case__title"]
     readonly_fields = ["created_at", "updated_at", "created_by", "updated_by"]
     list_select_related = ["case"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.version = form.cleaned_data["seen_version"] + 1
+        else:
+            obj.created_by = request.user
+            # At the end of its stage's list, as an item added in the app.
+            last = (
+                type(obj)
+                ._default_manager.filter(case=obj.case_id)
+                .order_by("-position")
+                .values_list("position", flat=True)
+                .first()
+            )
+            obj.position = 0 if last is None else last + 1
+        obj.updated_by = request.user
+        obj._history_user = request.user
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        item = form.instance
+        self.record(request, item, new=not change)
+        # Its stage once the item's history row is written, as in the app.
+        moved_from = form.initial.get("case") if change else None
+        cases = {item.case_id, moved_from} - {None}
+        for case in Case.objects.filter(pk__in=cases).order_by("pk"):
+            services.sync_stage_status(
+                case=case,
+                stage=BY_MODEL[type(item)],
+                user=request.user,
+                change="changed" if change else "added",
+                what=str(item),
+                even_archived=True,
+            )
+
+    def record(self, request, item, *, new: bool) -> None:
+        """Record the save in the item's history, once all of it is saved. An
+        item without a snapshot was recorded by its own save."""
 
     def delete_model(self, request, obj):
         with self._deleting(request, [obj]):
@@ -99,16 +190,31 @@ class ItemAdmin(admin.ModelAdmin):
 
     @contextmanager
     def _deleting(self, request, items):
-        """Around the deletion of `items`, in one transaction: their cases'
-        rows locked first, as the services do (services.lock_case), the
-        links that go with them recorded, and the stages of the items that
-        lost one kept true, an agreed one reopened, as `services.delete_item`
-        does."""
+        """Around the deletion of `items` (of one stage), in one transaction:
+        their cases' rows locked first, as the services do (services.lock_case),
+        the links that go with them recorded, and their own stage and the
+        stages of the items that lost a link kept true, an agreed one reopened,
+        as `services.delete_item` does."""
         with transaction.atomic():
             services.lock_case(*{item.case_id for item in items}, even_archived=True)
             with services.recording_unlinks(items, user=request.user) as unlinks:
                 yield
             services.reopen_unlinked(unlinks, user=request.user, even_archived=True)
+            by_case = defaultdict(list)
+            for item in items:
+                by_case[item.case_id].append(item)
+            for case in Case.objects.filter(pk__in=by_case).order_by("pk"):
+                gone = by_case[case.pk]
+                services.sync_stage_status(
+                    case=case,
+                    stage=BY_MODEL[type(gone[0])],
+                    user=request.user,
+                    change="deleted"
+                    if len(gone) == 1
+                    else f"deleted {len(gone)} items",
+                    what=str(gone[0]) if len(gone) == 1 else None,
+                    even_archived=True,
+                )
 
 
 class SnapshotItemAdmin(ItemAdmin):
@@ -122,10 +228,9 @@ class SnapshotItemAdmin(ItemAdmin):
         obj.skip_history_when_saving = True
         super().save_model(request, obj, form, change)
 
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        del form.instance.skip_history_when_saving
-        services.record_snapshots([form.instance], user=request.user, new=not change)
+    def record(self, request, item, *, new: bool) -> None:
+        del item.skip_history_when_saving
+        services.record_snapshots([item], user=request.user, new=new)
 
 
 @admin.register(ModelChange)

@@ -160,7 +160,7 @@ def update_case_settings(*, case: Case, user, **fields) -> Case:
     return case
 
 
-def _sync_stage_status(
+def sync_stage_status(
     *,
     case: Case,
     stage: Stage,
@@ -262,7 +262,7 @@ def save_item(
         for row in rows:
             setattr(row, parent_field, item)
         manager.model.objects.bulk_create(rows)
-    _sync_stage_status(
+    sync_stage_status(
         case=case,
         stage=stage,
         user=user,
@@ -449,7 +449,7 @@ def reopen_unlinked(
 ) -> None:
     """After a deletion `recording_unlinks` recorded: a stage whose items lost a
     link changed like any other, so its status is kept true the same way
-    (`_sync_stage_status`: its sign-offs cleared, an agreed stage reopened, and
+    (`sync_stage_status`: its sign-offs cleared, an agreed stage reopened, and
     with it an agreed case), by `user`, worded by the deletion ("Reopened: Anna
     Berg deleted lagging metric 'Churn'"). Call it in the deleting transaction,
     its cases locked. `case`: the caller's copy of the case, told of a move of
@@ -458,7 +458,7 @@ def reopen_unlinked(
     for linked_case, stage in unlinks.stages():
         if case is not None and linked_case.pk == case.pk:
             linked_case = case
-        _sync_stage_status(
+        sync_stage_status(
             case=linked_case,
             stage=stage,
             user=user,
@@ -479,7 +479,7 @@ def delete_item(*, case: Case, stage: Stage, item: StageItem, user) -> None:
     item._history_user = user
     with recording_unlinks([item], user=user) as unlinks:
         item.delete()
-    _sync_stage_status(
+    sync_stage_status(
         case=case, stage=stage, user=user, change="deleted", what=str(item)
     )
     reopen_unlinked(unlinks, user=user, case=case)

@@ -422,3 +422,130 @@ def test_admin_writing_a_year_on_its_own_page_locks_its_case_first(
             admin_delete(client, year_2, action=how == "action")
 
     assert _case_locked_before_any_write(run)
+
+
+# --- Item saves: the services' lock, conflicts and stage status ------------------
+
+CHANGES = BY_KEY["changes"]
+
+
+def changed_item(case, user, title: str):
+    return services.save_item(
+        case=case,
+        stage=CHANGES,
+        item=f.ChangeItemFactory.build(case=case, title=title),
+        user=user,
+    )
+
+
+@pytest.mark.parametrize("kind", ["plain item", "item with years"])
+def test_admin_saving_an_item_locks_its_case_first(kind, case, staff, maria, client):
+    if kind == "plain item":
+        item, field, value = changed_item(case, maria, "Night drops"), "title", "Late"
+    else:
+        item = benefit(case, maria, (1, 100, 150, 200))
+        field, value = "title", "Fewer empty trucks, sooner"
+    client.force_login(staff)
+    data = admin_form(client, type(item), item)
+    data[field] = value
+
+    assert _case_locked_before_any_write(
+        lambda: admin_post(client, type(item), data, item)
+    )
+    item.refresh_from_db()
+    assert getattr(item, field) == value
+
+
+def test_admin_save_over_a_newer_edit_is_refused(case, staff, maria, client):
+    """Sam opens the item in the admin; Maria saves it in a workshop; Sam's
+    save is refused with a message, and Maria's edit stands."""
+    item = changed_item(case, maria, "Night drops")
+    client.force_login(staff)
+    data = admin_form(client, type(item), item)
+    item.title = "Night drops, Maria's words"
+    services.save_item(
+        case=case, stage=CHANGES, item=item, user=maria, expected_version=1
+    )
+    data["title"] = "Sam's words"
+
+    response = client.post(
+        reverse("admin:cases_changeitem_change", args=[item.pk]), data
+    )
+
+    assert response.status_code == 200
+    assert "Someone saved this item since you opened it" in response.text
+    item.refresh_from_db()
+    assert item.title == "Night drops, Maria's words"
+
+
+def test_an_app_edit_begun_before_an_admin_save_is_refused(case, staff, maria, client):
+    """The admin's save moves the item's version: Maria's form, opened
+    before it, cannot overwrite Sam's correction."""
+    item = changed_item(case, maria, "Night drops")
+    begun_at = item.version
+    client.force_login(staff)
+    data = admin_form(client, type(item), item)
+    data["title"] = "Night drops (corrected)"
+    admin_post(client, type(item), data, item)
+
+    item.title = "Maria's late edit"
+    with pytest.raises(services.EditConflict):
+        services.save_item(
+            case=case, stage=CHANGES, item=item, user=maria, expected_version=begun_at
+        )
+    item.refresh_from_db()
+    assert item.title == "Night drops (corrected)"
+
+
+@pytest.mark.parametrize("kind", ["plain item", "item with years"])
+def test_admin_editing_an_item_reopens_its_agreed_stage(
+    kind, case, staff, maria, facilitator, client
+):
+    if kind == "plain item":
+        item, stage = changed_item(case, maria, "Night drops"), CHANGES
+    else:
+        item, stage = benefit(case, maria, (1, 100, 150, 200)), BENEFITS
+    agree(case, maria, facilitator, stage.slug)
+    client.force_login(staff)
+    data = admin_form(client, type(item), item)
+    data["title"] = "Night drops, revised"
+
+    admin_post(client, type(item), data, item)
+
+    assert status_of(case, stage.slug) == StageStatus.IN_PROGRESS
+    assert last_reason(case, stage.slug) == (
+        "Reopened: Sam Support changed 'Night drops, revised'"
+    )
+
+
+def test_an_item_added_in_the_admin_ends_its_list_under_the_staff_name(
+    case, staff, maria, client
+):
+    first = changed_item(case, maria, "Night drops")
+    client.force_login(staff)
+    data = admin_form(client, type(first))
+    data.update(case=str(case.pk), title="Added by support", leg="process")
+
+    admin_post(client, type(first), data)
+
+    added = type(first).objects.get(title="Added by support")
+    assert added.position > first.position
+    assert (added.created_by, added.updated_by) == (staff, staff)
+    assert status_of(case, CHANGES.slug) == StageStatus.IN_PROGRESS
+
+
+@pytest.mark.parametrize("action", [False, True], ids=["delete page", "action"])
+def test_admin_deleting_an_item_reopens_its_own_agreed_stage(
+    action, case, staff, maria, facilitator, client
+):
+    item = changed_item(case, maria, "Night drops")
+    changed_item(case, maria, "Day drops")
+    agree(case, maria, facilitator, CHANGES.slug)
+    client.force_login(staff)
+
+    admin_delete(client, item, action)
+
+    assert status_of(case, CHANGES.slug) == StageStatus.IN_PROGRESS
+    assert (
+        last_reason(case, CHANGES.slug) == "Reopened: Sam Support deleted 'Night drops'"
+    )
