@@ -12,7 +12,10 @@ WeasyPrint alone, pages, and the worker's peak memory (VmHWM of the process that
 rendered), where the end-to-end time goes, and the machine's load average. The
 two measurements alternate, so other work on the machine slows both alike, and
 both are also given in CPU seconds (the worker's and the request's), which such
-work hardly changes.
+work hardly changes. Last, how much a second core adds here (a pure-Python loop
+alone, then beside a copy of itself): on the 2-core machine of issue 3, two
+processes get about one core's work done, so a render split across processes
+would be no faster.
 BENCH_LOG_LEVEL=INFO has the worker log each render's steps, with their times,
 to var/bench-worker.log.
 Goals (issue 3): demo under 2 s end to end, ratio under 1.3, the 500-item case
@@ -91,6 +94,30 @@ def cpu_seconds(pid: int) -> float:
             continue
         ticks += int(fields[11]) + int(fields[12])  # utime, stime
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _spin(n: int = 10_000_000) -> float:
+    """Seconds of a pure-Python loop, WeasyPrint's kind of work."""
+    start = time.perf_counter()
+    total = 0
+    for i in range(n):
+        total += i
+    return time.perf_counter() - start
+
+
+def second_core_speed() -> tuple[float, float]:
+    """The same loop alone, then with a copy of it running in a second process:
+    how much a second core adds on this machine. If the second figure is near
+    double the first, two processes share about one core's worth of work, and
+    splitting a render across processes would not make it faster."""
+    alone = min(_spin() for _ in range(3))
+    pid = os.fork()
+    if pid == 0:
+        _spin()
+        os._exit(0)
+    beside = _spin()
+    os.waitpid(pid, 0)
+    return alone, beside
 
 
 def main() -> None:
@@ -208,6 +235,7 @@ def main() -> None:
     finally:
         worker.stop()
     load_after = os.getloadavg()
+    alone, beside = second_core_speed()
 
     print(
         f"\n{'case':18} {'end to end s':>13} {'WeasyPrint s':>13} {'ratio':>6} {'pages':>6}"
@@ -225,6 +253,11 @@ def main() -> None:
     print(
         f"load average before / after: {load_before[0]:.1f} / {load_after[0]:.1f}"
         f" on {os.cpu_count()} cores"
+    )
+    print(
+        f"a pure-Python loop: {alone:.2f} s alone, {beside:.2f} s beside a copy of"
+        f" itself in a second process ({2 * alone / beside:.1f}x one core's work"
+        " from two)"
     )
     demo_row, big_row = rows[0], rows[1]
     print(
