@@ -913,3 +913,72 @@ class CaseStatusForm(forms.Form):
         max_length=CaseStatusChange._meta.get_field("note").max_length,
         label="Note (optional)",
     )
+
+
+# --- The person ------------------------------------------------------------------
+
+# Never part of a name: control characters (tab, line break, NUL...), the line and
+# paragraph separators, and the bidirectional embeddings, overrides and isolates,
+# which would turn around the text beside the name on a page and in the PDF.
+NAME_FORBIDDEN = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+# Characters that show nothing (spaces, zero-width and filler characters): a
+# name made of these alone is no name. A zero-width joiner inside a name is
+# kept: some scripts need it.
+NAME_INVISIBLE = re.compile(
+    r"[\s\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    r"\u2060-\u2064\u3164\ufe00-\ufe0f\ufeff\uffa0]"
+)
+
+
+class ProfileForm(OneMessagePerField, forms.ModelForm):
+    """A person's own name, as every case they are in shows it (display_name):
+    the people page, the activity, items, sign-offs, comments, the presenter
+    view and the executive PDF. Both parts required, stripped, at most the
+    User model's 150 characters, no control characters."""
+
+    class Meta(AppMeta):
+        model = get_user_model()
+        fields = ["first_name", "last_name"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+        for name, autocomplete in (
+            ("first_name", "given-name"),
+            ("last_name", "family-name"),
+        ):
+            field = self.fields[name]
+            label = field.label.lower()
+            field.required = True
+            field.error_messages.update(
+                required=f"Give your {label}.",
+                max_length=(
+                    f"Shorten your {label} to at most %(limit_value)d characters "
+                    "(it has %(show_value)d)."
+                ),
+                null_characters_not_allowed=self._control_message(label),
+            )
+            field.widget.attrs.update(autocomplete=autocomplete, spellcheck="false")
+
+    @staticmethod
+    def _control_message(label: str) -> str:
+        return (
+            f"Type your {label} without tabs, line breaks or other control characters."
+        )
+
+    def _clean_name(self, name: str) -> str:
+        value = self.cleaned_data[name]
+        label = self.fields[name].label.lower()
+        if NAME_FORBIDDEN.search(value):
+            raise ValidationError(self._control_message(label), code="control")
+        if not NAME_INVISIBLE.sub("", value):
+            raise ValidationError(f"Give your {label}.", code="required")
+        return value
+
+    def clean_first_name(self) -> str:
+        return self._clean_name("first_name")
+
+    def clean_last_name(self) -> str:
+        return self._clean_name("last_name")

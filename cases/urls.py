@@ -13,6 +13,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("cases/new/", views.case_new, name="new"),
     path("cases/import/", views.case_import, name="import"),
+    path("profile/", views.profile, name="profile"),
     path(case, views.overview, name="overview"),
     path(case + "settings/", views.case_settings, name="settings"),
     path(case + "export.json", views.case_export, name="export"),

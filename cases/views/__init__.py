@@ -1,7 +1,8 @@
 """Views of the case, by page: the case and its people (`cases`), the stage pages
 (`stages`), the executive PDF (`exports`), the numbers and the decision
-(`decision`). Each view starts with the access helper, validates with a form,
-writes through a service, and answers htmx with a partial of the same template."""
+(`decision`); and the person's own name (`profile`). Each view starts with the
+access helper, validates with a form, writes through a service, and answers htmx
+with a partial of the same template."""
 
 from .activity import activity_page
 from .agreement import (
@@ -37,6 +38,7 @@ from .invitations import (
     invite,
 )
 from .presenter import presenter, stage_changes
+from .profile import profile
 from .stages import (
     item_create,
     item_delete,
@@ -75,6 +77,7 @@ __all__ = [
     "numbers",
     "overview",
     "presenter",
+    "profile",
     "stage_changes",
     "stage_comments",
     "stage_notes",

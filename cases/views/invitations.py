@@ -1,6 +1,8 @@
 """Invitations: a facilitator invites, resends and withdraws from the people page;
 the invitee opens the emailed link (GET shows who invites them to what, POST
-accepts: a link scanner that fetches the page consumes nothing)."""
+accepts: a link scanner that fetches the page consumes nothing). Someone who
+has not given their name yet is asked for it first (cases/views/profile.py),
+then goes on to the case."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from .. import invitations
 from ..access import get_case_for_user
 from ..forms import InviteForm
 from ..models import Invitation, display_name
+from .profile import has_no_name, profile_url
 
 # The link proves the address; no password is checked, so name the plain model
 # backend (the rules backend cannot log anyone in).
@@ -128,20 +131,32 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     if request.user != user:
         login(request, user, backend=LOGIN_BACKEND)
     case = membership.case
+    joined_as = (
+        f"{membership.get_role_display().lower()} on the "
+        f"{membership.get_side_display().lower()} side"
+    )
     if membership.already_member:
-        messages.info(
-            request,
-            f"You were already in “{case.title}” as "
-            f"{membership.get_role_display().lower()} on the "
-            f"{membership.get_side_display().lower()} side; that stays as it was.",
+        level, text = (
+            messages.INFO,
+            f"You were already in “{case.title}” as {joined_as}; that stays as it was.",
         )
     else:
-        messages.success(
-            request,
-            f"Welcome to “{case.title}”: you joined as "
-            f"{membership.get_role_display().lower()} on the "
-            f"{membership.get_side_display().lower()} side.",
+        level, text = (
+            messages.SUCCESS,
+            f"Welcome to “{case.title}”: you joined as {joined_as}.",
         )
+    if has_no_name(user):
+        # Without a name the case shows the email's local part: ask for the
+        # name first, then go on to the case. The profile page also says how
+        # to set a password.
+        messages.add_message(
+            request,
+            level,
+            f"{text} Tell the others who you are: "
+            "your name shows on the case and its PDF.",
+        )
+        return redirect(profile_url(case.get_absolute_url()))
+    messages.add_message(request, level, text)
     if not user.has_usable_password():
         messages.info(
             request,

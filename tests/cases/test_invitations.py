@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -107,7 +108,10 @@ def test_invite_email_link_creates_the_user_and_membership_and_logs_in(
 
     joined = invitee.post(path)
     assert joined.status_code == 302
-    assert joined["Location"] == reverse("cases:overview", args=[case.pk])
+    # A newcomer has no name yet: asked for it first, then on to the case.
+    assert joined["Location"] == (
+        reverse("cases:profile") + "?" + urlencode({"next": case.get_absolute_url()})
+    )
 
     user = User.objects.get(email=INVITEE)
     assert user.username == INVITEE
@@ -119,9 +123,10 @@ def test_invite_email_link_creates_the_user_and_membership_and_logs_in(
     assert (membership.side, membership.role) == (Side.CLIENT, Role.VIEWER)
     assert logged_in_id(invitee) == user.pk
 
-    overview = invitee.get(joined["Location"]).content.decode()
-    assert "Welcome to" in overview
-    assert reverse("account_set_password") in overview  # a real link, not escaped
+    profile = invitee.get(joined["Location"]).content.decode()
+    assert "Welcome to" in profile
+    assert "Tell the others who you are" in profile
+    assert reverse("account_set_password") in profile  # a real link, not escaped
     invitation.refresh_from_db()
     assert invitation.accepted_at is not None and invitation.accepted_by == user
     assert "Accepted" in browser.get(members_url(case)).content.decode()
