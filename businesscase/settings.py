@@ -148,6 +148,9 @@ ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="none
 ACCOUNT_RATE_LIMITS = {"login_failed": "200/m/ip,5/5m/key"}
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True  # invited people may have no password
+# A person as every page shows them, allauth's included: their name, else the
+# email's local part.
+ACCOUNT_USER_DISPLAY = "cases.models.display_name"
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "cases:dashboard"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"

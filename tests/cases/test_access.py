@@ -558,7 +558,7 @@ def test_unknown_stage_is_not_found(name, world, facilitator, as_user):
 # --- Pages outside any case ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["dashboard", "new", "import"])
+@pytest.mark.parametrize("name", ["dashboard", "new", "import", "profile"])
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_pages_outside_a_case_need_login(name, method, client, db):
     url = reverse(f"cases:{name}")
