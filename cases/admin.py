@@ -24,6 +24,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 
 from . import services
 from .models import (
@@ -95,9 +96,10 @@ class ItemAdminForm(forms.ModelForm):
     """An item's admin form, which knows the version of the item it showed.
 
     The admin's add and change views run in one transaction, form checks
-    included, so `clean` takes the case's lock first (the old case and the new
-    one, when the item moves) and reads the item's version under it: no other
-    write can slip in between this check and the save."""
+    included, so `clean` takes the case's lock first and reads the item's
+    version under it: no other write can slip in between this check and the
+    save. An item stays in its case (ItemAdmin makes `case` read-only once
+    saved): moved, it would take its links to another case's items along."""
 
     seen_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
@@ -108,9 +110,9 @@ class ItemAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        case = cleaned.get("case")
-        cases = {self.instance.case_id, case.pk if case else None} - {None}
-        services.lock_case(*cases, even_archived=True)
+        case_id = self.instance.case_id or getattr(cleaned.get("case"), "pk", None)
+        if case_id is not None:
+            services.lock_case(case_id, even_archived=True)
         if self.instance.pk:
             current = (
                 type(self.instance)
@@ -141,6 +143,10 @@ class ItemAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at", "created_by", "updated_by"]
     list_select_related = ["case"]
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "case"] if obj is not None else fields
+
     def save_model(self, request, obj, form, change):
         if change:
             obj.version = form.cleaned_data["seen_version"] + 1
@@ -164,17 +170,14 @@ class ItemAdmin(admin.ModelAdmin):
         item = form.instance
         self.record(request, item, new=not change)
         # Its stage once the item's history row is written, as in the app.
-        moved_from = form.initial.get("case") if change else None
-        cases = {item.case_id, moved_from} - {None}
-        for case in Case.objects.filter(pk__in=cases).order_by("pk"):
-            services.sync_stage_status(
-                case=case,
-                stage=BY_MODEL[type(item)],
-                user=request.user,
-                change="changed" if change else "added",
-                what=str(item),
-                even_archived=True,
-            )
+        services.sync_stage_status(
+            case=item.case,
+            stage=BY_MODEL[type(item)],
+            user=request.user,
+            change="changed" if change else "added",
+            what=str(item),
+            even_archived=True,
+        )
 
     def record(self, request, item, *, new: bool) -> None:
         """Record the save in the item's history, once all of it is saved. An
@@ -276,15 +279,21 @@ class BenefitAdmin(SnapshotItemAdmin):
 
 
 class YearlyRowAdmin(admin.ModelAdmin):
-    """A yearly row edited on its own: the item it belongs to (`parent`) has its
-    snapshot refreshed and the change recorded, by the staff member, and its
-    case's pages are rendered again."""
+    """A yearly row edited on its own: the item it belongs to (`parent`) changed
+    like an item edited in the app. Its version moves (an edit of the item
+    begun before is refused, not saved over this one), its snapshot is
+    refreshed and the change recorded, by the staff member, its stage kept true
+    (an agreed one reopened) and its case's pages rendered again. A row stays
+    with its item once saved."""
 
     parent: str
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, self.parent] if obj is not None else fields
+
     def save_model(self, request, obj, form, change):
-        # Moved to another item: both items' rows changed.
-        parents = {form.initial.get(self.parent), self._parent_id(obj)}
+        parents = {self._parent_id(obj)}
         with transaction.atomic():
             self._lock(parents)
             super().save_model(request, obj, form, change)
@@ -322,9 +331,22 @@ class YearlyRowAdmin(admin.ModelAdmin):
         items = list(
             self._items(ids)
             .order_by("pk")
+            .select_related("case")
             .prefetch_related(field.remote_field.related_name)
         )
+        self._items(ids).update(version=F("version") + 1)
+        for item in items:
+            item.version += 1
         services.record_snapshots(items, user=request.user)
+        for item in items:
+            services.sync_stage_status(
+                case=item.case,
+                stage=BY_MODEL[type(item)],
+                user=request.user,
+                change="changed",
+                what=str(item),
+                even_archived=True,
+            )
         # Yearly rows send no signal of their own (cases/revision.py).
         bump(Case.objects.filter(pk__in={item.case_id for item in items}))
 

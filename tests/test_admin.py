@@ -519,9 +519,10 @@ def test_admin_editing_an_item_reopens_its_agreed_stage(
 
 
 def test_an_item_added_in_the_admin_ends_its_list_under_the_staff_name(
-    case, staff, maria, client
+    case, staff, maria, facilitator, client
 ):
     first = changed_item(case, maria, "Night drops")
+    agree(case, maria, facilitator, CHANGES.slug)
     client.force_login(staff)
     data = admin_form(client, type(first))
     data.update(case=str(case.pk), title="Added by support", leg="process")
@@ -532,6 +533,57 @@ def test_an_item_added_in_the_admin_ends_its_list_under_the_staff_name(
     assert added.position > first.position
     assert (added.created_by, added.updated_by) == (staff, staff)
     assert status_of(case, CHANGES.slug) == StageStatus.IN_PROGRESS
+    assert last_reason(case, CHANGES.slug) == (
+        "Reopened: Sam Support added 'Added by support'"
+    )
+
+
+def test_an_item_stays_in_its_case(case, staff, maria, client):
+    """Moved to another case, an item would take its links to this case's
+    items along: the admin shows its case and does not change it."""
+    other_case = f.CaseFactory()
+    churn = saved_metric(case, maria, LAGGING, "Churn")
+    client.force_login(staff)
+    data = admin_form(client, LaggingMetric, churn)
+    assert "case" not in data
+    data.update(case=str(other_case.pk), name="Churn, renamed")
+
+    admin_post(client, LaggingMetric, data, churn)
+
+    churn.refresh_from_db()
+    assert (churn.case, churn.name) == (case, "Churn, renamed")
+
+
+def test_a_year_edited_on_its_own_page_reopens_the_stage_and_moves_the_version(
+    case, staff, maria, facilitator, client
+):
+    """Like an edit of the benefit in the app: the agreed stage reopens, and
+    Maria's edit of the benefit, begun before, is refused, not saved over it."""
+    item = benefit(case, maria, (1, 100, 150, 200))
+    begun_at = item.version
+    agree(case, maria, facilitator, BENEFITS.slug)
+    year_1 = item.yearly.get(year=1)
+    client.force_login(staff)
+    data = admin_form(client, BenefitYear, year_1)
+    assert "benefit" not in data  # a row stays with its item
+    data["high"] = "999"
+
+    admin_post(client, BenefitYear, data, year_1)
+
+    assert status_of(case, BENEFITS.slug) == StageStatus.IN_PROGRESS
+    assert last_reason(case, BENEFITS.slug) == (
+        "Reopened: Sam Support changed 'Fewer empty trucks'"
+    )
+    with pytest.raises(services.EditConflict):
+        services.save_item(
+            case=case,
+            stage=BENEFITS,
+            item=Benefit.objects.get(pk=item.pk),
+            user=maria,
+            yearly=benefit_years((1, 100, 150, 200)),
+            expected_version=begun_at,
+        )
+    assert item.yearly.get(year=1).high == Decimal("999")
 
 
 @pytest.mark.parametrize("action", [False, True], ids=["delete page", "action"])

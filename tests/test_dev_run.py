@@ -67,14 +67,37 @@ class Browser:
             return response.read().decode()
 
 
-def wait_for(check, *, timeout: float, what: str, log: Path):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.5)
-    pytest.fail(f"{what} within {timeout:.0f} s. ./dev run said:\n{log.read_text()}")
+class DevRun:
+    """A running `./dev run`: where it answers, and what it printed."""
+
+    def __init__(self, process: subprocess.Popen, base: str, log: Path) -> None:
+        self.process, self.base, self.log = process, base, log
+
+    def wait_for(self, check, *, timeout: float, what: str):
+        """`check()`'s first true answer; a failure as soon as `./dev run`
+        ends, or once `timeout` seconds have passed."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = check()
+            if result:
+                return result
+            if self.process.poll() is not None:
+                pytest.fail(
+                    f"{what}: ./dev run ended. It said:\n{self.log.read_text()}"
+                )
+            time.sleep(0.5)
+        pytest.fail(
+            f"{what} within {timeout:.0f} s. ./dev run said:\n{self.log.read_text()}"
+        )
+
+
+def app_settings() -> set[str]:
+    """The environment variables the app's settings read: a run of its own
+    must not take the suite's (DEBUG, CACHE_URL, SECRET_KEY...)."""
+    source = (ROOT / "businesscase" / "settings.py").read_text()
+    names = set(re.findall(r'env\.\w+\(\s*"([A-Z_]+)"', source))
+    assert {"DEBUG", "DATABASE_URL", "CACHE_URL"} <= names, "settings read otherwise"
+    return names
 
 
 @pytest.fixture
@@ -83,7 +106,7 @@ def dev_run(tmp_path):
     port = free_port()
     log = tmp_path / "dev-run.log"
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k not in app_settings()},
         "PORT": str(port),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite3'}",
         "MEDIA_ROOT": str(tmp_path / "media"),
@@ -103,7 +126,7 @@ def dev_run(tmp_path):
             start_new_session=True,  # honcho, web and worker: one group to stop
         )
     try:
-        yield f"http://127.0.0.1:{port}", log
+        yield DevRun(process, f"http://127.0.0.1:{port}", log)
     finally:
         for sig, grace in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
             try:
@@ -118,8 +141,7 @@ def dev_run(tmp_path):
 
 
 def test_dev_run_serves_the_demo_and_its_worker_renders_the_pdf(dev_run):
-    base, log = dev_run
-    browser = Browser(base)
+    browser = Browser(dev_run.base)
 
     def login_page():
         try:
@@ -127,7 +149,7 @@ def test_dev_run_serves_the_demo_and_its_worker_renders_the_pdf(dev_run):
         except (URLError, ConnectionError, TimeoutError):
             return None
 
-    page = wait_for(login_page, timeout=300, what="no login page", log=log)
+    page = dev_run.wait_for(login_page, timeout=300, what="no login page")
     assert "demo" in page.lower()  # the login page mentions the demo accounts
 
     dashboard = browser.post(
@@ -145,7 +167,7 @@ def test_dev_run_serves_the_demo_and_its_worker_renders_the_pdf(dev_run):
         )
         return found and found.group(1)
 
-    link = wait_for(download_link, timeout=120, what="no PDF ready", log=log)
+    link = dev_run.wait_for(download_link, timeout=120, what="no PDF ready")
     content_type, content = browser.get_bytes(link)
 
     assert content_type == "application/pdf"
