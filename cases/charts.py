@@ -214,11 +214,12 @@ class _Canvas:
 
 def _money(value: float) -> str:
     """An axis label: 250000 -> "250k", 1.2e12 -> "1.2T" (the units of the
-    headline figures, `COMPACT_UNITS`), rounded before the unit is chosen."""
+    headline figures, `COMPACT_UNITS`), rounded before the unit is chosen;
+    thousands of trillions with separators: "4,000T"."""
     for scale, suffix in COMPACT_UNITS:
         number = round(value / scale, 2)
         if abs(number) >= 1:
-            return f"{number:.2f}".rstrip("0").rstrip(".") + suffix
+            return f"{number:,.2f}".rstrip("0").rstrip(".") + suffix
     return f"{value:.0f}"
 
 

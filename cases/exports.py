@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 # Part of every export's content hash: bump it when the PDF's layout changes, so
 # unchanged cases are rendered again instead of reusing a file in the old layout.
-PDF_LAYOUT_VERSION = "3"  # 3: cover fits long titles, health labels, figures in words
+PDF_LAYOUT_VERSION = "4"  # 4: amounts fit their cells, ROI past 1,000 % in words
 UNAVAILABLE = (
     "Exports are unavailable right now: the export service cannot be reached. "
     "Nothing else is affected; please try again in a few minutes."

@@ -1,5 +1,7 @@
 """Display helpers for case pages: money, numbers, form layout, cached parts."""
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import forms, template
@@ -64,6 +66,27 @@ def percent(fraction) -> str:
     return f"{Decimal(fraction) * 100:.0f} %"
 
 
+# Past this, an ROI says more about the case than about the return: benefits
+# over eleven times the investment mean the investment is incomplete or the
+# benefits are not yet believed, and nine digits of percentage would only look
+# precise. summary.json keeps the ratio itself.
+ROI_SHOWN_UP_TO = Decimal(10)  # 1,000 %
+
+
+@register.filter
+def roi(ratio) -> str:
+    """The ROI as a whole percentage: 0.6 -> "60 %", 9.5 -> "950 %"; past
+    1,000 % "over 1,000 %"; "n/a" without investment. The one wording of ROI
+    on the Numbers page and in the PDF."""
+    if ratio is None:
+        return "n/a"
+    ratio = Decimal(ratio)
+    if ratio > ROI_SHOWN_UP_TO:
+        return f"over {ROI_SHOWN_UP_TO * 100:,.0f} %"
+    shown = (ratio * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP) + 0
+    return f"{shown:,} %"  # + 0: never "-0 %"
+
+
 @register.filter
 def break_even(share) -> str:
     """The break-even share as a headline: "74 %"; above 100 % "> 100 %" (its
@@ -113,6 +136,180 @@ def number(value) -> str:
     integer, _, fraction = text.partition(".")
     integer = intcomma(integer)
     return f"{integer}.{fraction}" if fraction else integer
+
+
+# --- Amounts that fit their cells ---------------------------------------------
+#
+# A column of amounts is read down: all of a table's amounts are shown one way,
+# in full while the widest fits its cell, else in whole units, else in the
+# compact units of the headline figures (millions, billions, trillions; with
+# the unit named beside the table). Widths are worked out from the text, as the
+# layout would: every digit of DejaVu Sans has one width.
+
+# Advance widths in em of DejaVu Sans Bold, the widest face a table uses (a
+# browser without DejaVu falls back to narrower fonts); 0.70 for digits.
+_EM = {",": 0.38, ".": 0.38, "-": 0.42, " ": 0.35, "M": 1.0, "B": 0.77, "T": 0.71}
+UNIT_WORDS = {"M": "millions", "B": "billions", "T": "trillions"}
+
+
+def text_em(text: str) -> float:
+    """How wide `text` is set, in em, at most."""
+    return sum(_EM.get(char, 0.7) for char in text)
+
+
+def _em(mm: float, pt: float) -> float:
+    """A width in millimetres as ems of a `pt`-point font."""
+    return mm / (pt * 25.4 / 72)
+
+
+PDF_TEXT = 174  # mm across the page: A4 less its margins (US Letter is wider)
+PDF_HALF = PDF_TEXT / 2 - 4  # one column of the summary's .two-col
+# The room for an amount, in em of its font: its cell's width less the cell's
+# padding, from the column widths in templates/cases/pdf/ and static/css/pdf.css
+# (the PDF) and static/css/app.css (the web). A callable takes the number of
+# amount columns of the table.
+ROOMS: dict[str, float | Callable[[int], float]] = {
+    "pdf-summary-benefits": _em(PDF_HALF / 4 - 3, 8),
+    # (its rows by party have 4 mm of padding on the left, not 1.5 mm)
+    "pdf-summary-investment": _em(PDF_HALF * 0.32 - 5.5, 8),
+    "pdf-summary-metrics": _em(PDF_TEXT * 0.2 - 3, 8),
+    # years share 75 % of the row up to six of them, else every column shares it
+    "pdf-numbers": lambda columns: _em(
+        PDF_TEXT * (0.75 / columns if columns <= 6 else 1 / (columns + 1)) - 4, 7.8
+    ),
+    "pdf-scenarios": _em(PDF_TEXT * 0.7 / 4 - 4, 7.8),
+    "pdf-benefit-range": _em((PDF_TEXT * 0.46 - 4) * 0.26 - 2, 7.6),
+    "pdf-investments": _em(PDF_TEXT * 0.24 - 4, 9),
+    "pdf-metrics": _em(PDF_TEXT * 0.11 - 4, 9),
+    # the Numbers page at its widest (1,400 px and up): a 1,294 px table whose
+    # row labels take 204 px; 16 px type, 8 px of padding a cell
+    "web-numbers": lambda columns: (1090 / columns - 8) / 16,
+}
+
+
+@dataclass(frozen=True)
+class AmountUnit:
+    """How a table shows its amounts: as `plain` shows them (scale 1, places
+    None), in whole units (scale 1, places 0), or divided by `scale` with
+    `places` decimals and the unit's letter."""
+
+    plain: Callable[[object], str] = money
+    scale: int = 1
+    places: int | None = None
+    suffix: str = ""
+
+    @property
+    def compact(self) -> bool:
+        return self.scale > 1
+
+    @property
+    def words(self) -> str:
+        """The unit in words, for the note beside a compact table: "billions"."""
+        return UNIT_WORDS.get(self.suffix, "")
+
+    def show(self, value) -> str:
+        if value is None or value == "":
+            return "-"
+        if self.places is None:
+            return self.plain(value)
+        value = Decimal(value)
+        if self.compact and not value:
+            return "0"
+        shown = (value / self.scale).quantize(
+            Decimal(1).scaleb(-self.places), rounding=ROUND_HALF_UP
+        )
+        shown += 0  # never "-0"
+        if not self.compact:
+            return self.plain(shown)
+        return f"{intcomma(f'{shown:.{self.places}f}')}{self.suffix}"
+
+
+def _flatten(values) -> Iterable:
+    for value in values:
+        if isinstance(value, dict):
+            yield from _flatten(value.values())
+        elif isinstance(value, Iterable) and not isinstance(value, str):
+            yield from _flatten(value)
+        elif value is not None and value != "":
+            yield Decimal(value)
+
+
+def fit_unit(
+    values, room: float, plain: Callable = money, *, whole: bool = False
+) -> AmountUnit:
+    """The most precise way of showing all of `values` whose widest text fits
+    in `room` em: as `plain` shows them (unless `whole`); in whole units; in
+    millions with two decimals, one, none; then billions, then trillions. A unit
+    that would leave the largest amount five digits before the point is skipped
+    ("1,999,999M" reads worse than "2,000.00B"). If even trillions without
+    decimals are too wide, those it is: the cells let them wrap."""
+    values = set(_flatten(values))
+    if not values:
+        return AmountUnit(plain, places=0 if whole else None)
+    largest = max(abs(v) for v in values)
+    extremes = (max(values), min(values))  # a compact width grows with |value|
+    ladder = [AmountUnit(plain, places=0)]
+    if not whole:
+        ladder.insert(0, AmountUnit(plain))
+    for scale, suffix in reversed(figures.COMPACT_UNITS):
+        if suffix in UNIT_WORDS and (largest < scale * 10_000 or suffix == "T"):
+            ladder += [AmountUnit(plain, scale, n, suffix) for n in (2, 1, 0)]
+    for unit in ladder:
+        shown = values if not unit.compact else extremes
+        if max(text_em(unit.show(v)) for v in shown) <= room:
+            return unit
+    return ladder[-1]
+
+
+def _room(table: str, columns: int) -> float:
+    room = ROOMS[table]
+    return room(int(columns)) if callable(room) else room
+
+
+@register.simple_tag
+def amount_unit(
+    table: str, *values, columns: int = 1, whole: bool = False
+) -> AmountUnit:
+    """{% amount_unit "pdf-numbers" f.investment f.benefits columns=6 as unit %}:
+    the unit of a table of money (lists and dicts of amounts are read through),
+    shown with `{{ value|in_unit:unit }}`; `whole` for money worked out by
+    discounting, never shown with cents (NPV). `table` names its room in ROOMS."""
+    return fit_unit(values, _room(table, columns), whole=whole)
+
+
+@register.simple_tag
+def number_unit(table: str, *values, columns: int = 1) -> AmountUnit:
+    """amount_unit for plain numbers, such as person-days: "12.5", not "12.50"."""
+    return fit_unit(values, _room(table, columns), plain=number)
+
+
+@register.filter
+def pluck(items, attribute: str) -> list:
+    """Each item's `attribute`: the amounts of a list of items, for amount_unit."""
+    return [getattr(item, attribute) for item in items]
+
+
+@register.filter
+def benefit_ranges(benefits) -> list:
+    """Every amount a table of benefits shows: each year's range and the totals
+    (from the prefetched yearly rows)."""
+    return [
+        *((r.low, r.expected, r.high) for b in benefits for r in b.yearly.all()),
+        *(b.totals for b in benefits),
+    ]
+
+
+@register.filter
+def in_unit(value, unit: AmountUnit) -> str:
+    """An amount in its table's unit (amount_unit): "2,000.00B"."""
+    return unit.show(value)
+
+
+@register.filter
+def number_fit(value, table: str) -> str:
+    """A number alone in its cell (a metric's baseline, say), made to fit the
+    room ROOMS gives `table`: "2,650,000", or "2.65M" where that is too wide."""
+    return fit_unit([value], _room(table, 1), plain=number).show(value)
 
 
 @register.filter

@@ -132,6 +132,7 @@ def test_the_money_chart_follows_the_numbers(case):
         (950_000_000_000, "950B"),
         (1_200_000_000_000, "1.2T"),
         (-1_500_000_000, "-1.5B"),
+        (-4e21, "-4,000,000,000T"),  # person-days x day rate can go that far
     ],
 )
 def test_axis_labels_go_on_to_billions_and_trillions(value, label):

@@ -18,7 +18,7 @@ import pypdf
 import pytest
 from django.core.management import call_command
 from django.db import transaction
-from weasyprint.formatting_structure.boxes import LineBox, TextBox
+from weasyprint.formatting_structure.boxes import LineBox, TableCellBox, TextBox
 
 from cases import charts, figures, health, pdf
 from cases.models import Case, Commitment, PaperSize
@@ -32,9 +32,12 @@ from ..factories import (
     CaseFactory,
     ClientFactory,
     EcosystemPartyFactory,
+    InactionCostFactory,
     InvestmentFactory,
+    LaggingMetricFactory,
     OrganisationFactory,
     RiskOfActingFactory,
+    RiskOfNotActingFactory,
 )
 
 SUMMARY = "Executive summary"
@@ -119,6 +122,49 @@ def render(case, **kwargs) -> Pdf:
     return Pdf(pdf.render_pdf(case, **kwargs))
 
 
+def laid_out(case, paper: str = PaperSize.A4):
+    """WeasyPrint's laid-out document of the case's PDF, boxes and all."""
+    return pdf.layout(pdf.render_html(pdf.document_context(case, paper_size=paper)))
+
+
+AMOUNT = re.compile(r"-?[\d,.]+[MBT]?")
+
+
+def cell_misfits(document, *, amounts_may_wrap: bool = False) -> list[str]:
+    """What is wrong with the document's table cells, in words: a piece of text
+    drawn past its cell's left or right edge (into the next column), or an
+    amount set on more than one line. Cells that clip their overflow (the dot
+    leaders of the contents) are left out."""
+    found = []
+    for number, page in enumerate(document.pages, 1):
+        for cell in page._page_box.descendants():
+            if not isinstance(cell, TableCellBox) or cell.style["overflow"] == "hidden":
+                continue
+            left = cell.content_box_x()
+            right = left + cell.width
+            lines = [
+                "".join(run.text for run in runs)
+                for line in cell.descendants()
+                if isinstance(line, LineBox)
+                and (runs := [b for b in line.descendants() if isinstance(b, TextBox)])
+            ]
+            for run in cell.descendants():
+                if isinstance(run, TextBox) and (
+                    run.position_x < left - 0.01
+                    or run.position_x + run.width > right + 0.01
+                ):
+                    found.append(f"page {number}: {run.text!r} runs out of its cell")
+            text = "".join(lines).strip()
+            if not amounts_may_wrap and len(lines) > 1 and AMOUNT.fullmatch(text):
+                found.append(f"page {number}: {'|'.join(lines)!r} is broken over lines")
+    return found
+
+
+def year_amounts(f) -> list:
+    """The numbers table's amounts: investment and expected benefit by year."""
+    return [v for v in (*f.investment, *f.benefits["expected"]) if v]
+
+
 @dataclass
 class Demo:
     """The demo case, as plain values, and its PDF on both paper sizes."""
@@ -132,6 +178,8 @@ class Demo:
     benefits: list[tuple[str, str]]  # (title, expected total as printed)
     risks_acting: list[str]
     risks_not_acting: list[str]
+    year_amounts: list[str]  # the per-year investment and benefits, as printed
+    misfits: dict[str, list[str]]  # cell_misfits() of the laid-out PDF, by paper
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +203,8 @@ def demo(django_db_setup, django_db_blocker) -> Demo:
             risks_not_acting=[
                 r.title for r in BY_KEY["risks_of_not_acting"].items(case)
             ],
+            year_amounts=[money(v) for v in year_amounts(figures.compute(case))],
+            misfits={paper: cell_misfits(laid_out(case, paper)) for paper in PAPERS},
         )
         transaction.set_rollback(True)
     return data
@@ -228,6 +278,18 @@ def test_pages_show_every_stage_the_client_and_the_cases_figures(demo):
         assert titles
         for title in titles:
             assert squash(title) in section
+
+
+@pytest.mark.parametrize("paper", PAPERS)
+def test_every_amount_fits_its_cell_and_the_years_show_in_full(demo, paper):
+    """Amounts of an everyday size print as typed, each on one line inside its
+    cell (the lagging metrics' millions too, which once ran into the next column)."""
+    assert demo.misfits[paper] == []
+    numbers = demo.pdfs[paper].section_text(NUMBERS)
+    assert demo.year_amounts
+    for amount in demo.year_amounts:
+        assert amount in numbers
+    assert not re.search(r"in (millions|billions|trillions)", numbers)
 
 
 @pytest.mark.parametrize("paper", PAPERS)
@@ -546,6 +608,109 @@ def test_figures_out_of_the_ordinary_read_in_words_and_billions(db):
     assert axis and any(label.endswith("B") for label in axis), axis
     for label in axis:
         assert re.fullmatch(r"-?\d{1,3}(\.\d+)?[kMBT]", label), label
+
+
+def twelve_digit_case(horizon: int, amount: str = "999999999999") -> Case:
+    """A case of the largest amounts the forms take, every year of the horizon:
+    capital and operating spend, two benefits, a cost of inaction; and a
+    lagging metric (revenue, say) of as many digits."""
+    amount = Decimal(amount)
+    case = CaseFactory(title="Twelve digits", horizon_years=horizon)
+    LaggingMetricFactory(case=case, baseline=amount, target=amount * 2)
+    benefits = [BenefitFactory(case=case) for _ in range(2)]
+    risk = RiskOfNotActingFactory(case=case)
+    for year in range(horizon + 1):
+        for kind in ("capex", "opex"):
+            InvestmentFactory(case=case, year=year, kind=kind, amount=amount)
+        for benefit in benefits:
+            BenefitYearFactory(
+                benefit=benefit, year=year, low=amount, expected=amount, high=amount
+            )
+        InactionCostFactory(risk=risk, year=year, amount=amount)
+    return case
+
+
+@pytest.mark.parametrize("paper", PAPERS)
+@pytest.mark.parametrize("horizon", [1, 5, 10])
+def test_twelve_digit_amounts_fit_their_cells_in_a_compact_unit(db, horizon, paper):
+    """999,999,999,999 a year, twice over: a per-year table too narrow for it
+    switches as a whole to billions or trillions and says so; one wide enough
+    (two years in a row) keeps it in full. Every amount is on one line inside
+    its cell, on A4 and Letter, however many years share the row."""
+    case = twelve_digit_case(horizon)
+    document = laid_out(case, paper)
+
+    assert cell_misfits(document) == []
+    doc = Pdf(pdf.RenderedPdf(document.write_pdf(), len(document.pages)))
+    compact = r"(2,000\.00B|2\.00T)"  # two amounts: 1,999,999,999,998
+    summary = doc.section_text(SUMMARY)
+    assert re.search(r"PER YEAR \(EUR, IN (BILLIONS|TRILLIONS)\)", summary)
+    assert re.search(rf"^Year 1( {compact}){{3}}$", summary, re.M)
+    numbers = doc.section_text(NUMBERS)
+    in_unit = (
+        r"Figures in EUR; the table's amounts in (billions \(B\)|trillions \(T\))\."
+    )
+    year = "1,999,999,999,998" if horizon == 1 else compact
+    assert bool(re.search(in_unit, norm(numbers))) == (horizon > 1)
+    # (in eleven columns the row's label is a line of its own: "Invest-ment")
+    investment = rf"^(Investment )?{year}( {year}){{{horizon}}}$"
+    assert re.search(investment, numbers, re.M)
+    benefits = norm(doc.section_text(stage_heading(BY_KEY["benefits"])))
+    assert re.search(r"EUR (billions|trillions): low / expected / high", benefits)
+    # One 12-digit amount fits the investments' wide column in full.
+    investments = doc.section_text(stage_heading(BY_KEY["investments"]))
+    assert "999,999,999,999" in investments
+
+
+def test_amounts_past_any_unit_break_inside_their_cells(db):
+    """Person-days times a day rate can reach a hundred quintillion a year; in
+    eleven columns no unit makes that fit on a line, so it breaks, but inside
+    its cell; the headline figures stay inside their boxes too."""
+    case = CaseFactory(title="Out of all proportion", horizon_years=10)
+    for year in range(11):
+        InvestmentFactory(
+            case=case,
+            year=year,
+            kind="time",
+            amount=None,
+            person_days=Decimal("99999999.99"),
+            day_rate=Decimal("999999999999.99"),
+        )
+    BenefitYearFactory(benefit=BenefitFactory(case=case), year=1)
+
+    document = laid_out(case)
+
+    # (the headline figures are table cells too: .kpi)
+    assert cell_misfits(document, amounts_may_wrap=True) == []
+
+
+@pytest.mark.parametrize(
+    ("invested", "expected", "shown"),
+    [
+        ("100", "1100", "1,000 %"),
+        ("100", "1101", "over 1,000 %"),
+        ("1", "10000000", "over 1,000 %"),
+    ],
+)
+def test_roi_past_a_thousand_percent_reads_over_1000(db, invested, expected, shown):
+    """An investment of 1 against 10 million of benefits: not "999,999,900 %"."""
+    case = CaseFactory(title="Lopsided", horizon_years=3)
+    InvestmentFactory(case=case, year=0, amount=Decimal(invested))
+    BenefitYearFactory(
+        benefit=BenefitFactory(case=case),
+        year=1,
+        low=Decimal(expected),
+        expected=Decimal(expected),
+        high=Decimal(expected),
+    )
+
+    numbers = render(case).section_text(NUMBERS)
+
+    for scenario in ("Low", "Expected", "High"):
+        assert re.search(rf"^{scenario} .* {shown}$", numbers, re.M), scenario
+    assert not re.search(
+        r"\d{5,} ?%|\d{1,3}(,\d{3})+ %", numbers.replace("1,000 %", "")
+    )
 
 
 def test_npv_is_shown_in_whole_units_like_every_other_amount(db):

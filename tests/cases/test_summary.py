@@ -35,10 +35,14 @@ from cases.models import (
     Side,
 )
 from cases.templatetags.case_tags import (
+    ROOMS,
     break_even,
     break_even_note,
+    fit_unit,
     money_short,
     money_whole,
+    number,
+    roi,
     truncatewords_lines,
 )
 
@@ -371,7 +375,113 @@ def test_the_numbers_page_words_figures_out_of_the_ordinary(case, as_user, viewe
     assert D(data["break_even_share"]) > 100_000
 
 
+def test_the_numbers_page_puts_twelve_digit_amounts_in_one_unit(case, as_user, viewer):
+    """999,999,999,999 a year (the most an amount may be), twice over: the
+    per-year table would be wider than the page at 1,400 px (see the browser
+    test), so all of it is in one unit, named in its corner; the JSON keeps
+    every cent."""
+    amount = D("999999999999")
+    for year in range(6):
+        for kind in (InvestmentKind.CAPEX, InvestmentKind.OPEX):
+            InvestmentFactory(case=case, year=year, kind=kind, amount=amount)
+    benefit = BenefitFactory(case=case)
+    for year in range(6):
+        BenefitYearFactory(
+            benefit=benefit, year=year, low=amount, expected=amount, high=amount
+        )
+
+    html = as_user(viewer).get(url("numbers", case)).content.decode()
+
+    corner = re.search(r'<thead class="table-light"><tr><th scope="col">(.*?)<', html)
+    assert corner.group(1) == "EUR, in trillions"
+    assert table_row(html, "Investment") == ["2.00T"] * 6 + ["12.00T"]
+    assert table_row(html, "Benefits, expected") == ["1.00T"] * 6 + ["6.00T"]
+    assert table_row(html, "Net, low") == ["-1.00T"] * 6 + [""]
+    data = as_user(viewer).get(url("summary_json", case)).json()
+    assert data["investment"][0] == "1999999999998.00"
+
+
+def test_roi_past_a_thousand_percent_reads_over_1000(case, as_user, viewer):
+    """An investment of 1 against 10 million of benefits: "over 1,000 %" on the
+    page, never "999,999,900 %"; the JSON keeps the ratio itself."""
+    InvestmentFactory(case=case, year=0, amount=D("1"))
+    BenefitYearFactory(
+        benefit=BenefitFactory(case=case),
+        year=1,
+        low=D("10000000"),
+        expected=D("10000000"),
+        high=D("10000000"),
+    )
+
+    html = as_user(viewer).get(url("numbers", case)).content.decode()
+
+    for scenario in ("low", "expected", "high"):
+        assert scenario_row(html, scenario)[2] == "over 1,000 %"
+    assert "999,999,900" not in text_of(html)
+    data = as_user(viewer).get(url("summary_json", case)).json()
+    assert data["roi"]["expected"] == "9999999.0000"
+
+
 # --- how figures are worded --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ratio", "shown"),
+    [
+        (None, "n/a"),
+        (D("0.6"), "60 %"),
+        (D("-0.2"), "-20 %"),
+        (D("-1"), "-100 %"),
+        (D("-0.004"), "0 %"),  # never "-0 %"
+        (D("0.125"), "13 %"),
+        (D("9.994"), "999 %"),
+        (D("10"), "1,000 %"),
+        (D("10.0001"), "over 1,000 %"),
+        (D("9999999"), "over 1,000 %"),
+    ],
+)
+def test_roi_in_whole_percent_up_to_a_thousand(ratio, shown):
+    assert roi(ratio) == shown
+
+
+@pytest.mark.parametrize(
+    ("values", "room", "shown"),
+    [
+        # in full while the widest fits (room in em; a digit is 0.7 em)
+        ([D("1250000.50"), D("-90000")], 10, ["1,250,000.50", "-90,000"]),
+        # then without the cents
+        ([D("1250000.50"), D("-90000")], 6.5, ["1,250,001", "-90,000"]),
+        # then millions, with as many decimals as fit
+        ([D("12345678"), D("150000")], 5, ["12.35M", "0.15M"]),
+        ([D("12345678"), D("150000")], 4, ["12.3M", "0.2M"]),
+        ([D("125000000"), D("1250000")], 3.5, ["125M", "1M"]),
+        # billions once millions would need five digits before the point
+        ([D("1999999999998"), D("999999999"), 0], 6.5, ["2,000.00B", "1.00B", "0"]),
+        ([D("1999999999998"), D("-150000000000")], 4, ["2,000B", "-150B"]),
+        ([D("1999999999998"), D("-150000000000")], 3.7, ["2.00T", "-0.15T"]),
+        ([D("-0.1"), D("5000000")], 4, ["0.00M", "5.00M"]),  # never "-0.00M"
+        # past any unit: trillions without decimals, left to wrap
+        ([D("1e20")], 3, ["100,000,000T"]),
+    ],
+)
+def test_a_tables_amounts_share_the_most_precise_unit_that_fits(values, room, shown):
+    unit = fit_unit(values, room)
+    assert [unit.show(v) for v in values] == shown
+
+
+def test_numbers_that_fit_keep_their_own_form():
+    """Person-days and metrics as `number` shows them: 12.5, not 12.50."""
+    unit = fit_unit([D("12.5"), D("180")], 6, plain=number)
+    assert [unit.show(v) for v in (D("12.5"), D("180"))] == ["12.5", "180"]
+    assert not unit.compact
+
+
+def test_the_pdf_numbers_table_keeps_a_normal_years_amounts_in_full():
+    """Five years (six columns) hold 12,345,678 in bold in full; 1,234,567.50 in
+    eleven columns is made whole, then millions."""
+    six, eleven = ROOMS["pdf-numbers"](6), ROOMS["pdf-numbers"](11)
+    assert fit_unit([D("12345678")], six).show(D("12345678")) == "12,345,678"
+    assert fit_unit([D("1234567.50")], eleven).show(D("1234567.50")) == "1.23M"
 
 
 @pytest.mark.parametrize(
