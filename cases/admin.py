@@ -253,11 +253,31 @@ class EcosystemPartyAdmin(ItemAdmin):
     autocomplete_fields = ["organisation"]
 
 
+class LeadingMetricAdminForm(ItemAdminForm):
+    def clean(self):
+        cleaned = super().clean()
+        case_id = self.instance.case_id or getattr(cleaned.get("case"), "pk", None)
+        if any(m.case_id != case_id for m in cleaned.get("drives", ())):
+            self.add_error("drives", "Link only to this case's lagging metrics.")
+        return cleaned
+
+
 @admin.register(LeadingMetric)
 class LeadingMetricAdmin(SnapshotItemAdmin):
+    """What a leading metric drives: only its own case's lagging metrics, offered
+    and accepted (another case's would show in this case's pages)."""
+
+    form = LeadingMetricAdminForm
     list_display = ["name", "baseline", "target", "unit", "target_date", "case"]
     search_fields = ["name", "case__title"]
     filter_horizontal = ["drives"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is not None:
+            drives = form.base_fields["drives"]
+            drives.queryset = drives.queryset.filter(case=obj.case_id)
+        return form
 
 
 @admin.register(LaggingMetric)

@@ -601,3 +601,39 @@ def test_admin_deleting_an_item_reopens_its_own_agreed_stage(
     assert (
         last_reason(case, CHANGES.slug) == "Reopened: Sam Support deleted 'Night drops'"
     )
+
+
+def test_a_leading_metric_drives_only_its_own_cases_metrics(case, staff, maria, client):
+    mine = saved_metric(case, maria, LAGGING, "Churn")
+    theirs = f.LaggingMetricFactory(case=f.CaseFactory(), name="Their churn")
+    leading = saved_metric(case, maria, LEADING, "Orders shipped direct")
+    client.force_login(staff)
+    url = reverse("admin:cases_leadingmetric_change", args=[leading.pk])
+    offered = client.get(url).context["adminform"].form.fields["drives"].queryset
+    assert list(offered) == [mine]
+    data = admin_form(client, LeadingMetric, leading)
+    data["drives"] = [str(mine.pk), str(theirs.pk)]
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200
+    assert list(leading.drives.all()) == []
+
+
+def test_a_new_leading_metric_cannot_drive_another_cases_metric(
+    case, staff, maria, client
+):
+    theirs = f.LaggingMetricFactory(case=f.CaseFactory(), name="Their churn")
+    client.force_login(staff)
+    data = admin_form(client, LeadingMetric)
+    data.update(
+        case=str(case.pk), name="Orders shipped direct", drives=[str(theirs.pk)]
+    )
+
+    response = client.post(reverse("admin:cases_leadingmetric_add"), data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["drives"] == [
+        "Link only to this case's lagging metrics."
+    ]
+    assert not LeadingMetric.objects.filter(case=case).exists()
