@@ -1,8 +1,9 @@
 """Display helpers for case pages: money, numbers, form layout, cached parts."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import zip_longest
 
 from django import forms, template
 from django.contrib.humanize.templatetags.humanize import intcomma
@@ -141,20 +142,27 @@ def number(value) -> str:
 # --- Amounts that fit their cells ---------------------------------------------
 #
 # A column of amounts is read down: all of a table's amounts are shown one way,
-# in full while the widest fits its cell, else in whole units, else in the
-# compact units of the headline figures (millions, billions, trillions; with
-# the unit named beside the table). Widths are worked out from the text, as the
-# layout would: every digit of DejaVu Sans has one width.
+# in full while they fit their cells, else in whole units, else in the compact
+# units of the headline figures (millions, billions, trillions), with the unit
+# named beside the table. Widths are worked out from the text as the layout
+# would: DejaVu Sans gives every digit one width.
 
-# Advance widths in em of DejaVu Sans Bold, the widest face a table uses (a
-# browser without DejaVu falls back to narrower fonts); 0.70 for digits.
-_EM = {",": 0.38, ".": 0.38, "-": 0.42, " ": 0.35, "M": 1.0, "B": 0.77, "T": 0.71}
+# Advance widths in em of DejaVu Sans (Book; Bold); a digit unless listed. A
+# browser without DejaVu falls back to narrower fonts.
+_EM = {
+    False: {"digit": 0.64, ",": 0.32, ".": 0.32, "-": 0.37, " ": 0.32, "M": 0.87},
+    True: {"digit": 0.70, ",": 0.38, ".": 0.38, "-": 0.42, " ": 0.35, "M": 1.0},
+}
 UNIT_WORDS = {"M": "millions", "B": "billions", "T": "trillions"}
 
 
-def text_em(text: str) -> float:
-    """How wide `text` is set, in em, at most."""
-    return sum(_EM.get(char, 0.7) for char in text)
+def text_em(text: str, bold: bool = False) -> float:
+    """How wide `text` is set, in em, at most (no letter is wider than an M)."""
+    widths = _EM[bold]
+    return sum(
+        widths.get(char, widths["digit"] if char.isdigit() else widths["M"])
+        for char in text
+    )
 
 
 def _em(mm: float, pt: float) -> float:
@@ -162,13 +170,22 @@ def _em(mm: float, pt: float) -> float:
     return mm / (pt * 25.4 / 72)
 
 
+@dataclass(frozen=True)
+class Row:
+    """The room of a whole row of amounts, for a table whose columns each take
+    their widest amount's width (automatic table layout) and `padding` em."""
+
+    room: float
+    padding: float
+
+
 PDF_TEXT = 174  # mm across the page: A4 less its margins (US Letter is wider)
 PDF_HALF = PDF_TEXT / 2 - 4  # one column of the summary's .two-col
 # The room for an amount, in em of its font: its cell's width less the cell's
 # padding, from the column widths in templates/cases/pdf/ and static/css/pdf.css
-# (the PDF) and static/css/app.css (the web). A callable takes the number of
-# amount columns of the table.
-ROOMS: dict[str, float | Callable[[int], float]] = {
+# (the PDF); a callable takes the number of amount columns. The web's tables
+# lay out their columns to their content: there, the room of a Row.
+ROOMS: dict[str, float | Row | Callable[[int], float]] = {
     "pdf-summary-benefits": _em(PDF_HALF / 4 - 3, 8),
     # (its rows by party have 4 mm of padding on the left, not 1.5 mm)
     "pdf-summary-investment": _em(PDF_HALF * 0.32 - 5.5, 8),
@@ -183,7 +200,7 @@ ROOMS: dict[str, float | Callable[[int], float]] = {
     "pdf-metrics": _em(PDF_TEXT * 0.11 - 4, 9),
     # the Numbers page at its widest (1,400 px and up): a 1,294 px table whose
     # row labels take 204 px; 16 px type, 8 px of padding a cell
-    "web-numbers": lambda columns: (1090 / columns - 8) / 16,
+    "web-numbers": Row(room=(1294 - 204) / 16, padding=8 / 16),
 }
 
 
@@ -224,63 +241,94 @@ class AmountUnit:
         return f"{intcomma(f'{shown:.{self.places}f}')}{self.suffix}"
 
 
-def _flatten(values) -> Iterable:
-    for value in values:
+def table_columns(*values, bold=()) -> list[set[tuple[Decimal, bool]]]:
+    """A table's amounts by column, as (amount, set in bold) pairs: each list
+    (or tuple) is a row of amounts, one a column; an amount on its own is a
+    total, in the last column and in bold, as totals are; dicts hold either.
+    The amounts of `bold` are set in bold."""
+    rows, totals = [], set()
+
+    def read(value, heavy: bool) -> None:
         if isinstance(value, dict):
-            yield from _flatten(value.values())
-        elif isinstance(value, Iterable) and not isinstance(value, str):
-            yield from _flatten(value)
+            for item in value.values():
+                read(item, heavy)
+        elif isinstance(value, list | tuple):
+            if value and isinstance(value[0], dict | list | tuple):
+                for item in value:
+                    read(item, heavy)
+            else:
+                rows.append([(Decimal(v), heavy) for v in value if v is not None])
         elif value is not None and value != "":
-            yield Decimal(value)
+            totals.add((Decimal(value), True))
+
+    for value in values:
+        read(value, False)
+    if bold:
+        read(bold, True)
+    return [set(column) - {None} for column in zip_longest(*rows)] + [totals]
 
 
 def fit_unit(
-    values, room: float, plain: Callable = money, *, whole: bool = False
+    columns, room: float | Row, plain: Callable = money, *, whole: bool = False
 ) -> AmountUnit:
-    """The most precise way of showing all of `values` whose widest text fits
-    in `room` em: as `plain` shows them (unless `whole`); in whole units; in
-    millions with two decimals, one, none; then billions, then trillions. A unit
-    that would leave the largest amount five digits before the point is skipped
-    ("1,999,999M" reads worse than "2,000.00B"). If even trillions without
-    decimals are too wide, those it is: the cells let them wrap."""
-    values = set(_flatten(values))
-    if not values:
+    """The most precise way of showing all of a table's amounts (table_columns)
+    that fits `room`, the em of each cell or a Row: as `plain` shows them
+    (unless `whole`); in whole units; in millions with two decimals, one,
+    none; then billions, then trillions. A unit that would leave the largest
+    amount five digits before the point is skipped ("1,999,999M" reads worse
+    than "2,000.00B"). If even trillions without decimals are too wide, those
+    it is: the PDF's cells let them wrap."""
+    columns = [column for column in columns if column]
+    if not columns:
         return AmountUnit(plain, places=0 if whole else None)
-    largest = max(abs(v) for v in values)
-    extremes = (max(values), min(values))  # a compact width grows with |value|
+    largest = max(abs(v) for column in columns for v, _ in column)
+
+    def widest(unit: AmountUnit, column) -> float:
+        if unit.compact:  # its width grows with the amount: the extremes will do
+            column = [
+                f((c for c in column if c[1] == heavy), key=lambda c: c[0])
+                for heavy in {bold for _, bold in column}
+                for f in (max, min)
+            ]
+        return max(text_em(unit.show(v), bold) for v, bold in column)
+
+    def fits(unit: AmountUnit) -> bool:
+        if isinstance(room, Row):
+            return sum(widest(unit, c) + room.padding for c in columns) <= room.room
+        return all(widest(unit, c) <= room for c in columns)
+
     ladder = [AmountUnit(plain, places=0)]
     if not whole:
         ladder.insert(0, AmountUnit(plain))
     for scale, suffix in reversed(figures.COMPACT_UNITS):
         if suffix in UNIT_WORDS and (largest < scale * 10_000 or suffix == "T"):
             ladder += [AmountUnit(plain, scale, n, suffix) for n in (2, 1, 0)]
-    for unit in ladder:
-        shown = values if not unit.compact else extremes
-        if max(text_em(unit.show(v)) for v in shown) <= room:
-            return unit
-    return ladder[-1]
+    return next((unit for unit in ladder if fits(unit)), ladder[-1])
 
 
-def _room(table: str, columns: int) -> float:
+def _room(table: str, columns: int) -> float | Row:
     room = ROOMS[table]
     return room(int(columns)) if callable(room) else room
 
 
 @register.simple_tag
 def amount_unit(
-    table: str, *values, columns: int = 1, whole: bool = False
+    table: str, *values, bold=(), columns: int = 1, whole: bool = False
 ) -> AmountUnit:
-    """{% amount_unit "pdf-numbers" f.investment f.benefits columns=6 as unit %}:
-    the unit of a table of money (lists and dicts of amounts are read through),
-    shown with `{{ value|in_unit:unit }}`; `whole` for money worked out by
-    discounting, never shown with cents (NPV). `table` names its room in ROOMS."""
-    return fit_unit(values, _room(table, columns), whole=whole)
+    """{% amount_unit "pdf-numbers" f.investment bold=f.benefits.expected
+    columns=6 as unit %}: the unit of a table of money (rows, totals and the
+    rows in bold as table_columns reads them), for `{{ value|in_unit:unit }}`;
+    `whole` for money worked out by discounting, never shown with cents (NPV).
+    `table` names its room in ROOMS; `columns`, its number of amount columns."""
+    return fit_unit(
+        table_columns(*values, bold=bold), _room(table, columns), whole=whole
+    )
 
 
 @register.simple_tag
 def number_unit(table: str, *values, columns: int = 1) -> AmountUnit:
     """amount_unit for plain numbers, such as person-days: "12.5", not "12.50"."""
-    return fit_unit(values, _room(table, columns), plain=number)
+    return fit_unit(table_columns(*values), _room(table, columns), plain=number)
 
 
 @register.filter
@@ -295,7 +343,7 @@ def benefit_ranges(benefits) -> list:
     (from the prefetched yearly rows)."""
     return [
         *((r.low, r.expected, r.high) for b in benefits for r in b.yearly.all()),
-        *(b.totals for b in benefits),
+        *(b.totals for b in benefits if b.totals),
     ]
 
 
@@ -309,7 +357,7 @@ def in_unit(value, unit: AmountUnit) -> str:
 def number_fit(value, table: str) -> str:
     """A number alone in its cell (a metric's baseline, say), made to fit the
     room ROOMS gives `table`: "2,650,000", or "2.65M" where that is too wide."""
-    return fit_unit([value], _room(table, 1), plain=number).show(value)
+    return fit_unit(table_columns(value), _room(table, 1), plain=number).show(value)
 
 
 @register.filter

@@ -6,7 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from cases import figures
 from cases.models import BenefitYear, Case, InactionCost, Investment
+from cases.templatetags.case_tags import money
 
 from .conftest import log_in
 
@@ -51,3 +53,20 @@ def test_twelve_digit_amounts_never_scroll_sideways_on_a_wide_screen(
     page.goto(case_url + "numbers/")
     corner = page.locator(".numbers-table th").first
     assert corner.inner_text() == "EUR, in trillions"
+
+
+def test_everyday_amounts_over_ten_years_stay_in_full_and_fit(
+    browser, live_server, demo_case
+):
+    """Twelve columns of the demo's six- and seven-digit amounts just fit at
+    1,400 px: they stay as typed."""
+    Case.objects.filter(pk=demo_case.pk).update(horizon_years=10)
+    page = browser.new_context(viewport=WIDE).new_page()
+    log_in(page, live_server, "anna.berg@northwind.example")
+
+    page.goto(f"{live_server.url}/cases/{demo_case.pk}/numbers/")
+
+    assert page.evaluate(TOO_WIDE) == []
+    assert page.locator(".numbers-table th").first.inner_text() == "EUR"
+    total = page.locator(".numbers-table tbody tr").first.locator("td").last
+    assert total.inner_text() == money(figures.compute(demo_case).total_investment)

@@ -43,6 +43,7 @@ from cases.templatetags.case_tags import (
     money_whole,
     number,
     roi,
+    table_columns,
     truncatewords_lines,
 )
 
@@ -447,13 +448,13 @@ def test_roi_in_whole_percent_up_to_a_thousand(ratio, shown):
 @pytest.mark.parametrize(
     ("values", "room", "shown"),
     [
-        # in full while the widest fits (room in em; a digit is 0.7 em)
+        # in full while the widest fits (room in em; a digit is 0.64 em)
         ([D("1250000.50"), D("-90000")], 10, ["1,250,000.50", "-90,000"]),
         # then without the cents
         ([D("1250000.50"), D("-90000")], 6.5, ["1,250,001", "-90,000"]),
         # then millions, with as many decimals as fit
         ([D("12345678"), D("150000")], 5, ["12.35M", "0.15M"]),
-        ([D("12345678"), D("150000")], 4, ["12.3M", "0.2M"]),
+        ([D("12345678"), D("150000")], 3.5, ["12.3M", "0.2M"]),
         ([D("125000000"), D("1250000")], 3.5, ["125M", "1M"]),
         # billions once millions would need five digits before the point
         ([D("1999999999998"), D("999999999"), 0], 6.5, ["2,000.00B", "1.00B", "0"]),
@@ -465,13 +466,13 @@ def test_roi_in_whole_percent_up_to_a_thousand(ratio, shown):
     ],
 )
 def test_a_tables_amounts_share_the_most_precise_unit_that_fits(values, room, shown):
-    unit = fit_unit(values, room)
+    unit = fit_unit(table_columns(values), room)
     assert [unit.show(v) for v in values] == shown
 
 
 def test_numbers_that_fit_keep_their_own_form():
     """Person-days and metrics as `number` shows them: 12.5, not 12.50."""
-    unit = fit_unit([D("12.5"), D("180")], 6, plain=number)
+    unit = fit_unit(table_columns([D("12.5"), D("180")]), 6, plain=number)
     assert [unit.show(v) for v in (D("12.5"), D("180"))] == ["12.5", "180"]
     assert not unit.compact
 
@@ -480,8 +481,10 @@ def test_the_pdf_numbers_table_keeps_a_normal_years_amounts_in_full():
     """Five years (six columns) hold 12,345,678 in bold in full; 1,234,567.50 in
     eleven columns is made whole, then millions."""
     six, eleven = ROOMS["pdf-numbers"](6), ROOMS["pdf-numbers"](11)
-    assert fit_unit([D("12345678")], six).show(D("12345678")) == "12,345,678"
-    assert fit_unit([D("1234567.50")], eleven).show(D("1234567.50")) == "1.23M"
+    bold = table_columns(bold=[D("12345678")])
+    assert fit_unit(bold, six).show(D("12345678")) == "12,345,678"
+    cents = table_columns([D("1234567.50")])
+    assert fit_unit(cents, eleven).show(D("1234567.50")) == "1.23M"
 
 
 @pytest.mark.parametrize(
