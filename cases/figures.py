@@ -44,6 +44,11 @@ SCENARIOS = ("low", "expected", "high")
 COMPACT_UNITS = ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "k"))
 BANDS = ("low", "medium", "high", "critical")
 ZERO = Decimal("0")
+# Past this ROI (benefits over eleven times the investment), the figure says
+# more about the case than about the return: the investment is likely
+# incomplete, or the benefits not yet believed. Pages say "over 1,000 %"
+# (case_tags.roi) and the case's health points at the investments.
+ROI_PLAUSIBLE_MAX = Decimal(10)
 
 
 def band(exposure: int) -> str:

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.urls import reverse
 
-from .figures import Figures
+from .figures import ROI_PLAUSIBLE_MAX, Figures
 from .models import (
     Benefit,
     Case,
@@ -49,6 +49,7 @@ LABELS = {
     "risk_without_mitigation_or_owner": "Risk without mitigation or owner",
     "no_risk_of_not_acting": "No risk of not acting",
     "no_payback_expected": "No payback",
+    "return_too_good": "Return too good to believe",
     "not_co_created": "Not co-created",
 }
 
@@ -103,6 +104,18 @@ def check(case: Case, figures: Figures) -> list[HealthIssue]:
                 f"The expected scenario does not pay back within the "
                 f"{case.horizon_years}-year horizon.",
                 BY_KEY["benefits"],
+            )
+        )
+    expected_roi = figures.roi.get("expected")
+    if expected_roi is not None and expected_roi > ROI_PLAUSIBLE_MAX:
+        issues.append(
+            HealthIssue(
+                "return_too_good",
+                f"The expected benefits are over {ROI_PLAUSIBLE_MAX + 1:.0f} times "
+                "the investment (ROI over 1,000 %): a sceptical reader will ask "
+                "what is not counted, such as people's time, running costs or "
+                "the client's own spend.",
+                BY_KEY["investments"],
             )
         )
     issues += _co_creation(case)

@@ -26,7 +26,14 @@ from .choices import (
     InvestmentKind,
     Leg,
 )
-from .fields import TITLE_MAX, money_field, score_field, text_field, year_field
+from .fields import (
+    MONEY_MAX,
+    TITLE_MAX,
+    money_field,
+    score_field,
+    text_field,
+    year_field,
+)
 
 SHORT_MAX = 200
 
@@ -357,6 +364,13 @@ class Investment(StageItem):
             if self.amount is not None:
                 errors["amount"] = (
                     "Time is valued as person-days x day rate; leave the amount empty."
+                )
+            elif not errors and self.value > MONEY_MAX:
+                # Held to the bound of every other amount, which the figures
+                # and their tables are made for.
+                errors["person_days"] = (
+                    f"Person-days x day rate come to {self.value:,.0f}, one "
+                    "trillion or more: check the days and the day rate."
                 )
         else:
             if self.amount is None:

@@ -67,11 +67,9 @@ def percent(fraction) -> str:
     return f"{Decimal(fraction) * 100:.0f} %"
 
 
-# Past this, an ROI says more about the case than about the return: benefits
-# over eleven times the investment mean the investment is incomplete or the
-# benefits are not yet believed, and nine digits of percentage would only look
-# precise. summary.json keeps the ratio itself.
-ROI_SHOWN_UP_TO = Decimal(10)  # 1,000 %
+# Past figures.ROI_PLAUSIBLE_MAX nine digits of percentage would only look
+# precise; summary.json keeps the ratio itself.
+ROI_SHOWN_UP_TO = figures.ROI_PLAUSIBLE_MAX  # 1,000 %
 
 
 @register.filter

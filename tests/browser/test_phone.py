@@ -35,9 +35,7 @@ def test_no_page_scrolls_sideways_on_a_phone(browser, live_server, demo_case):
     assert not too_wide, f"pages wider than the phone: {too_wide}"
 
 
-def test_a_stage_starts_on_the_first_screen_of_a_phone(
-    browser, live_server, demo_case
-):
+def test_a_stage_starts_on_the_first_screen_of_a_phone(browser, live_server, demo_case):
     page = phone_page(browser, live_server)
     for stage in STAGES:
         page.goto(f"{live_server.url}/cases/{demo_case.pk}/stages/{stage.slug}/")
@@ -45,9 +43,7 @@ def test_a_stage_starts_on_the_first_screen_of_a_phone(
         assert title.bounding_box()["y"] < PHONE["height"], stage.slug
 
 
-def test_the_stepper_folds_behind_a_toggle_on_a_phone(
-    browser, live_server, demo_case
-):
+def test_the_stepper_folds_behind_a_toggle_on_a_phone(browser, live_server, demo_case):
     page = phone_page(browser, live_server)
     page.goto(f"{live_server.url}/cases/{demo_case.pk}/stages/ecosystem/")
     stages = page.locator("#stepper-list")
@@ -89,9 +85,7 @@ def test_an_open_stepper_stays_open_when_another_stage_moves_on(
     expect(page.locator(".stepper-toggle")).to_have_attribute("aria-expanded", "true")
 
 
-def test_an_items_text_has_the_cards_width_on_a_phone(
-    browser, live_server, demo_case
-):
+def test_an_items_text_has_the_cards_width_on_a_phone(browser, live_server, demo_case):
     """Edit and Delete sit in a row under the text, not in a column beside it."""
     page = phone_page(browser, live_server)
     page.goto(f"{live_server.url}/cases/{demo_case.pk}/stages/changes/")

@@ -432,6 +432,23 @@ def test_no_payback_expected(sound):
     assert "no_payback_expected" not in codes(sound)
 
 
+def test_a_return_too_good_to_believe(sound):
+    # Expected: 150,000 of benefits against 87,000 invested, an ROI of 72 %.
+    assert "return_too_good" not in codes(sound)
+    cash = Investment.objects.filter(case=sound, kind=InvestmentKind.CAPEX)
+    cash.update(amount=D("12500"))
+    # 12,500 + 7,000 = 19,500 invested: an ROI of 669 %, high but possible
+    assert "return_too_good" not in codes(sound)
+    cash.update(amount=D("5000"))
+    # 12,000 invested: benefits 12.5 times the investment, an ROI of 1,150 %
+
+    [issue] = only(sound, "return_too_good")
+    assert issue["message"].startswith(
+        "The expected benefits are over 11 times the investment (ROI over 1,000 %)"
+    )
+    assert issue["url"] == stage_url(sound, "investments")
+
+
 # --- co-creation ---------------------------------------------------------------------
 
 

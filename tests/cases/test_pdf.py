@@ -389,6 +389,8 @@ def test_an_empty_case_renders_with_placeholders_and_no_figures(db):
     summary = doc.lines(doc.starts()[SUMMARY])
     assert summary[summary.index("BREAK-EVEN SHARE") + 1] == "n/a"
     assert "Needs both investments and benefits." in norm("\n".join(summary))
+    assert "No leading or lagging metrics recorded yet" in norm("\n".join(summary))
+    assert not any("BASELINE" in line.upper() for line in summary)  # no empty table
     numbers = doc.section_text(NUMBERS)
     for scenario in ("Low", "Expected", "High"):
         # Scenario, NPV, payback, ROI: no investment, so no return to speak of.

@@ -488,6 +488,18 @@ INVALID_ITEMS = [
         "investments", {"year": "6"}, "year", "beyond .*horizon", id="year-6-of-5"
     ),
     pytest.param(
+        "investments",
+        {
+            "kind": "time",
+            "amount": "",
+            "person_days": "99999999",
+            "day_rate": "999999999999",
+        },
+        "person_days",
+        "one trillion or more",
+        id="time-worth-a-trillion",
+    ),
+    pytest.param(
         "leading-metrics",
         {"target_date": YESTERDAY},
         "target_date",
