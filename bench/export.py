@@ -12,7 +12,7 @@ WeasyPrint alone, pages, and the worker's peak memory (VmHWM of the process that
 rendered), where the end-to-end time goes, and the machine's load average. The
 two measurements alternate, so other work on the machine slows both alike, and
 both are also given in CPU seconds (the worker's and the request's), which such
-work hardly changes. Last, how much a second core adds here (a pure-Python loop
+work hardly changes. And how much a second core adds here (a pure-Python loop
 alone, then beside a copy of itself): on the 2-core machine of issue 3, two
 processes get about one core's work done, so a render split across processes
 would be no faster.
@@ -125,6 +125,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--items", type=int, default=500)
     args = parser.parse_args()
+    # First, while this process runs nothing else (no threads to share with).
+    loop_alone, loop_beside = second_core_speed()
     configure()
 
     import django
@@ -235,7 +237,6 @@ def main() -> None:
     finally:
         worker.stop()
     load_after = os.getloadavg()
-    alone, beside = second_core_speed()
 
     print(
         f"\n{'case':18} {'end to end s':>13} {'WeasyPrint s':>13} {'ratio':>6} {'pages':>6}"
@@ -255,9 +256,9 @@ def main() -> None:
         f" on {os.cpu_count()} cores"
     )
     print(
-        f"a pure-Python loop: {alone:.2f} s alone, {beside:.2f} s beside a copy of"
-        f" itself in a second process ({2 * alone / beside:.1f}x one core's work"
-        " from two)"
+        f"a pure-Python loop: {loop_alone:.2f} s alone, {loop_beside:.2f} s beside a"
+        f" copy of itself in a second process ({2 * loop_alone / loop_beside:.1f}x"
+        " one core's work from two)"
     )
     demo_row, big_row = rows[0], rows[1]
     print(
