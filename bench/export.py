@@ -13,9 +13,10 @@ rendered), where the end-to-end time goes, and the machine's load average. The
 two measurements alternate, so other work on the machine slows both alike, and
 both are also given in CPU seconds (the worker's and the request's), which such
 work hardly changes. And how much a second core adds here (a pure-Python loop
-alone, then beside a copy of itself): on the 2-core machine of issue 3, two
-processes get about one core's work done, so a render split across processes
-would be no faster.
+alone, then beside a copy of itself): on the 2-core machine of issue 3 that
+varies from run to run, from one core's work done by two processes to two
+cores' worth, which is why splitting a render across processes was left out
+(its gain came and went with it).
 BENCH_LOG_LEVEL=INFO has the worker log each render's steps, with their times,
 to var/bench-worker.log.
 Goals (issue 3): demo under 2 s end to end, ratio under 1.3, the 500-item case
@@ -109,7 +110,7 @@ def second_core_speed() -> tuple[float, float]:
     """The same loop alone, then with a copy of it running in a second process:
     how much a second core adds on this machine. If the second figure is near
     double the first, two processes share about one core's worth of work, and
-    splitting a render across processes would not make it faster."""
+    splitting a render across processes could not make it faster."""
     alone = min(_spin() for _ in range(3))
     pid = os.fork()
     if pid == 0:
