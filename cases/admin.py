@@ -108,11 +108,16 @@ class ItemAdminForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["seen_version"].initial = self.instance.version
 
+    def case_id(self) -> int | None:
+        """The item's case: its own once saved, else the one picked."""
+        return self.instance.case_id or getattr(
+            self.cleaned_data.get("case"), "pk", None
+        )
+
     def clean(self):
         cleaned = super().clean()
-        case_id = self.instance.case_id or getattr(cleaned.get("case"), "pk", None)
-        if case_id is not None:
-            services.lock_case(case_id, even_archived=True)
+        if self.case_id() is not None:
+            services.lock_case(self.case_id(), even_archived=True)
         if self.instance.pk:
             current = (
                 type(self.instance)
@@ -255,10 +260,13 @@ class EcosystemPartyAdmin(ItemAdmin):
 
 class LeadingMetricAdminForm(ItemAdminForm):
     def clean(self):
+        """The model's own rule on links, which the services apply too: the
+        admin saves `drives` after the item, where nothing else checks them."""
         cleaned = super().clean()
-        case_id = self.instance.case_id or getattr(cleaned.get("case"), "pk", None)
-        if any(m.case_id != case_id for m in cleaned.get("drives", ())):
-            self.add_error("drives", "Link only to this case's lagging metrics.")
+        try:
+            LeadingMetric(case_id=self.case_id()).check_links(cleaned.get("drives", []))
+        except ValidationError as refused:
+            self.add_error(None, refused)
         return cleaned
 
 
